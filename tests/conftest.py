@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_db"]
+pytest_plugins = ["tests.fixtures_db", "tests.fixtures_aws", "tests.fixtures_http"]
 
 
 def _wanted_backend() -> str:

@@ -1,0 +1,1 @@
+"""HTTP fixtures (a recording server on loopback). Filled by the non-AWS plugins' work."""
