@@ -148,6 +148,30 @@ class EventLog(Protocol):
         ...
 
 
+class LogLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One log line of a task run (kept beside the event log, not in execution state)."""
+
+    execution_id: str
+    task_run_id: str | None
+    attempt: int
+    level: int
+    message: str
+    at: datetime
+    id: int = 0
+
+
+class LogStore(Protocol):
+    """Task-run log lines, stored beside the events (same database, own table)."""
+
+    def append_logs(self, lines: Sequence[LogLine]) -> None:
+        """Store log lines (secrets already masked)."""
+        ...
+
+    def read_logs(self, execution_id: str, after_id: int = 0) -> list[LogLine]:
+        """An execution's log lines after `after_id`, oldest first."""
+        ...
+
+
 class Clock(Protocol):
     """Where time comes from; core never calls `datetime.now()` itself."""
 

@@ -1,0 +1,45 @@
+"""The `sluice` command: options shared by every command, and the command groups."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from sluice.cli.audit import audit
+from sluice.cli.context import CliContext
+from sluice.cli.events_cmd import events
+from sluice.cli.executions import executions
+from sluice.cli.projections_cmd import projections
+
+
+@click.group()
+@click.option(
+    "--data-dir",
+    default=lambda: os.environ.get("SLUICE_DATA_DIR", ".sluice"),
+    show_default=".sluice",
+    help="Where SQLite and local storage live.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    default=lambda: os.environ.get("SLUICE_DATABASE_URL"),
+    help="Database URL (default: SQLite in the data dir). Env: SLUICE_DATABASE_URL.",
+)
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str, db_url: str | None) -> None:
+    """sluice: an event-sourced workflow orchestrator for AWS."""
+    state = CliContext(data_dir=data_dir, db_url=db_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+cli.add_command(executions)
+cli.add_command(audit)
+cli.add_command(projections)
+cli.add_command(events)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="sluice")
