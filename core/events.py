@@ -247,6 +247,20 @@ class TriggerActionCompleted(BaseEvent, frozen=True, kw_only=True):
     detail: dict[str, JsonValue] = {}
 
 
+# --- operator actions that change no execution ------------------------------------
+
+
+class OperatorActionRecorded(BaseEvent, frozen=True, kw_only=True):
+    """An operator command was run (a replay view, a projection rebuild, a query that
+    must be audited). Actions that change an execution are audited by their own events
+    (ExecutionResumed, ExecutionKillRequested, …), whose `actor` says who."""
+
+    action: str
+    execution_id: str | None = None
+    detail: dict[str, JsonValue] = {}
+    address: str | None = None
+
+
 Event = (
     FlowDeployed
     | ExecutionCreated
@@ -270,6 +284,7 @@ Event = (
     | TriggerCursorAdvanced
     | TriggerEvaluationFailed
     | TriggerActionCompleted
+    | OperatorActionRecorded
 )
 """Every event type sluice stores. Add new types here (and to the fold)."""
 
