@@ -147,6 +147,7 @@ class TaskRunStarted(BaseEvent, frozen=True, kw_only=True):
     task_run_id: str
     attempt: int = 1
     worker: str = ""
+    outputs: dict[str, JsonValue] = {}
 
 
 class TaskRunWaiting(BaseEvent, frozen=True, kw_only=True):
@@ -198,6 +199,15 @@ class TaskRunSkipped(BaseEvent, frozen=True, kw_only=True):
 
     task_run_id: str
     reason: str = ""
+
+
+class SubflowExecutionEnded(BaseEvent, frozen=True, kw_only=True):
+    """A child execution started by this execution's Subflow task run ended."""
+
+    task_run_id: str
+    execution_id: str
+    state: ExecutionStateName
+    outputs: dict[str, JsonValue] = {}
 
 
 class TaskRunEnded(BaseEvent, frozen=True, kw_only=True):
@@ -280,6 +290,7 @@ Event = (
     | TaskRunDispatched
     | TaskRunSkipped
     | TaskRunEnded
+    | SubflowExecutionEnded
     | TriggerFired
     | TriggerCursorAdvanced
     | TriggerEvaluationFailed
