@@ -12,6 +12,7 @@ import os
 from sluice.core.ports import Storage
 from sluice.storage.local import LocalStorage
 from sluice.storage.paths import SCHEME, is_storage_uri, to_path, to_uri
+from sluice.storage.secrets import ChainSecretProvider, EnvSecretProvider
 
 
 def open_storage(data_dir: str | os.PathLike[str]) -> Storage:
@@ -21,6 +22,8 @@ def open_storage(data_dir: str | os.PathLike[str]) -> Storage:
 
 __all__ = [
     "SCHEME",
+    "ChainSecretProvider",
+    "EnvSecretProvider",
     "LocalStorage",
     "is_storage_uri",
     "open_storage",
