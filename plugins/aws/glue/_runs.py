@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sluice.core.plugin import TaskOutputs
+from sluice.core.events import JsonValue
+from sluice.core.plugin import RunContext, TaskOutputs, Waiting
 from sluice.plugins.aws._connection import AwsConnection
-from sluice.plugins.aws._jobs import JobStatus
+from sluice.plugins.aws._jobs import JobStatus, poll_job
 
 RUNNING_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 """States in which a Glue job run may still change."""
@@ -74,3 +75,33 @@ def run_status(run: dict[str, Any], *, fail_on: frozenset[str]) -> JobStatus:
     return JobStatus(
         state=state, finished=state not in RUNNING_STATES, error=error, detail=run
     )
+
+
+async def follow_run(
+    conn: AwsConnection,
+    ctx: RunContext,
+    job_name: str,
+    *,
+    fail_on: frozenset[str],
+    interval: timedelta,
+    max_duration: timedelta | None,
+) -> JobRunOutputs | Waiting:
+    """Look at the checkpointed run once: `Waiting` while it runs, else its outputs."""
+
+    async def poll(checkpoint: dict[str, JsonValue]) -> JobStatus:
+        run = await get_job_run(conn, job_name, str(checkpoint["jobRunId"]))
+        return run_status(run, fail_on=fail_on)
+
+    what = f"Glue job {job_name} run {checkpoint_run(ctx)}"
+    result = await poll_job(
+        ctx, what, poll, interval=interval, max_duration=max_duration
+    )
+    if isinstance(result, Waiting):
+        return result
+    return job_run_outputs(result.detail)
+
+
+def checkpoint_run(ctx: RunContext) -> str:
+    """The run id a checkpoint holds (empty if there is none)."""
+    checkpoint = ctx.checkpoint
+    return str(checkpoint.get("jobRunId", "")) if isinstance(checkpoint, dict) else ""

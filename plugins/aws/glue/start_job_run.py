@@ -9,14 +9,14 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from sluice.core.errors import TaskError
-from sluice.core.events import JsonValue
 from sluice.core.plugin import RunContext, Waiting
 from sluice.core.registry import register_task
 from sluice.plugins.aws._connection import AwsTask
-from sluice.plugins.aws._jobs import JobStatus, poll_job, started
+from sluice.plugins.aws._jobs import started
 from sluice.plugins.aws.glue._runs import (
     FAILED_STATES,
     JobRunOutputs,
+    follow_run,
     get_job_run,
     job_run_outputs,
     run_status,
@@ -73,16 +73,14 @@ class StartJobRun(AwsTask):
                     error_type=status.state,
                 )
             return job_run_outputs(run)
-        result = await poll_job(
+        return await follow_run(
+            self,
             ctx,
-            f"Glue job {self.job_name}",
-            self._poll,
+            self.job_name,
+            fail_on=FAILED_STATES,
             interval=self.interval,
             max_duration=self.max_duration,
         )
-        if isinstance(result, Waiting):
-            return result
-        return job_run_outputs(result.detail)
 
     async def _start(self, ctx: RunContext) -> str:
         kwargs: dict[str, Any] = {"JobName": self.job_name}
@@ -99,7 +97,3 @@ class StartJobRun(AwsTask):
         run_id: str = response["JobRunId"]
         ctx.info(f"Glue job {self.job_name} started run {run_id}")
         return run_id
-
-    async def _poll(self, checkpoint: dict[str, JsonValue]) -> JobStatus:
-        run = await get_job_run(self, self.job_name, str(checkpoint["jobRunId"]))
-        return run_status(run, fail_on=FAILED_STATES)

@@ -6,16 +6,15 @@ from datetime import timedelta
 from typing import ClassVar
 
 from sluice.core.errors import TaskError
-from sluice.core.events import JsonValue
 from sluice.core.plugin import RunContext, Waiting
 from sluice.core.registry import register_task
 from sluice.plugins.aws._connection import AwsTask
-from sluice.plugins.aws._jobs import JobStatus, poll_job, started
+from sluice.plugins.aws._jobs import started
 from sluice.plugins.aws.glue._runs import (
     JobRunOutputs,
+    follow_run,
     get_job_run,
     job_run_outputs,
-    run_status,
 )
 
 
@@ -57,16 +56,14 @@ class StopJobRun(AwsTask):
             return job_run_outputs(
                 await get_job_run(self, self.job_name, self.job_run_id)
             )
-        result = await poll_job(
+        return await follow_run(
+            self,
             ctx,
-            f"Glue job {self.job_name} run {self.job_run_id}",
-            self._poll,
+            self.job_name,
+            fail_on=frozenset(),
             interval=self.interval,
             max_duration=self.max_duration,
         )
-        if isinstance(result, Waiting):
-            return result
-        return job_run_outputs(result.detail)
 
     async def _stop(self) -> None:
         glue = self.client("glue")
@@ -84,7 +81,3 @@ class StopJobRun(AwsTask):
                 f"{code}: {detail.get('ErrorMessage', '')}",
                 error_type=code,
             )
-
-    async def _poll(self, checkpoint: dict[str, JsonValue]) -> JobStatus:
-        run = await get_job_run(self, self.job_name, str(checkpoint["jobRunId"]))
-        return run_status(run, fail_on=frozenset())
