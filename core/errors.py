@@ -123,13 +123,14 @@ class TaskError(OrchestratorError):
 
     Args:
         message: what failed and why, shown to the user and stored in `TaskRunFailed`.
-        retryable: whether the flow's retry policy may try again (throttling, 5xx,
-            timeouts) or not (access denied, missing resource, bad input).
+        retryable: True for transient failures (throttling, 5xx, timeouts), False for
+            permanent ones the retry policy must not repeat (access denied, missing
+            resource, bad input), None when the task cannot tell: the policy retries.
         error_type: a short classification, e.g. the AWS error code.
     """
 
     def __init__(
-        self, message: str, *, retryable: bool = False, error_type: str = "TaskError"
+        self, message: str, *, retryable: bool | None = None, error_type: str = "TaskError"
     ) -> None:
         super().__init__(message)
         self.message = message

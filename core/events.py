@@ -118,6 +118,7 @@ class ExecutionRestarted(BaseEvent, frozen=True, kw_only=True):
     by: str
     task_run_ids: list[str]
     attempt_number: int
+    removed_task_run_ids: list[str] = []
 
 
 class ExecutionEnded(BaseEvent, frozen=True, kw_only=True):
@@ -139,6 +140,7 @@ class TaskRunCreated(BaseEvent, frozen=True, kw_only=True):
     parent_task_run_id: str | None = None
     value: JsonValue = None
     iteration: int | None = None
+    queued: bool = False
 
 
 class TaskRunStarted(BaseEvent, frozen=True, kw_only=True):
@@ -176,7 +178,7 @@ class TaskRunFailed(BaseEvent, frozen=True, kw_only=True):
     attempt: int
     error_type: str
     message: str
-    retryable: bool = False
+    retryable: bool | None = None
 
 
 class TaskRunRetryScheduled(BaseEvent, frozen=True, kw_only=True):
