@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -133,7 +134,7 @@ class FetchType(StrEnum):
 class FetchOutputs(TaskOutputs):
     """Rows of a query: `rows` (FETCH), `row` (FETCH_ONE) or `uri` (STORE); `size`."""
 
-    size: int
+    size: int | None = None
     rows: list[dict[str, JsonValue]] | None = None
     row: dict[str, JsonValue] | None = None
     uri: str | None = None
@@ -148,20 +149,24 @@ def plain_number(value: Decimal) -> int | float:
 
 async def fetch_rows(
     ctx: RunContext,
-    rows: AsyncIterator[dict[str, JsonValue]],
+    rows: AsyncGenerator[dict[str, JsonValue], None],
     fetch_type: FetchType,
     file_name: str = "rows.jsonl",
 ) -> FetchOutputs:
-    """Consume `rows` as `fetch_type` says; STORE streams them to a JSON-lines file."""
-    if fetch_type is FetchType.FETCH_ONE:
-        first = await anext(rows, None)
-        return FetchOutputs(size=0 if first is None else 1, row=first)
-    if fetch_type is FetchType.FETCH:
-        fetched = [row async for row in rows]
-        return FetchOutputs(size=len(fetched), rows=fetched)
-    if fetch_type is FetchType.NONE:
-        return FetchOutputs(size=sum([1 async for _ in rows]))
-    return await _store_rows(ctx, rows, file_name)
+    """Consume `rows` as `fetch_type` says; STORE streams them to a JSON-lines file.
+
+    FETCH_ONE reads no further than the first row (no more pages are requested).
+    """
+    async with aclosing(rows):
+        if fetch_type is FetchType.FETCH_ONE:
+            first = await anext(rows, None)
+            return FetchOutputs(size=0 if first is None else 1, row=first)
+        if fetch_type is FetchType.FETCH:
+            fetched = [row async for row in rows]
+            return FetchOutputs(size=len(fetched), rows=fetched)
+        if fetch_type is FetchType.NONE:
+            return FetchOutputs(size=sum([1 async for _ in rows]))
+        return await _store_rows(ctx, rows, file_name)
 
 
 async def _store_rows(
