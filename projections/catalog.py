@@ -1,0 +1,18 @@
+"""Every projection sluice keeps, by name."""
+
+from __future__ import annotations
+
+from sluice.projections import executions
+from sluice.projections._schema import Projection
+
+PROJECTIONS: dict[str, Projection] = {p.name: p for p in (executions.PROJECTION,)}
+"""The projections, by name, in the order they are reported."""
+
+
+def projection(name: str) -> Projection:
+    """The projection called `name`; `KeyError` naming the known ones otherwise."""
+    try:
+        return PROJECTIONS[name]
+    except KeyError:
+        known = ", ".join(PROJECTIONS)
+        raise KeyError(f"no projection {name!r} (known: {known})") from None
