@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import boto3
+import boto3.exceptions
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
@@ -181,18 +182,13 @@ def aws_errors(what: str) -> Iterator[None]:
     try:
         yield
     except botocore.exceptions.ClientError as err:
-        error = err.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = error.get("Message") or str(err)
-        status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        retryable = (
-            code in _RETRYABLE_CODES
-            or status == 429
-            or (status >= 500 and code not in _NOT_RETRYABLE_CODES)
-        )
-        raise TaskError(
-            f"{what} failed: {code}: {message}", retryable=retryable, error_type=code
-        ) from err
+        raise _client_error(what, err) from err
+    except boto3.exceptions.Boto3Error as err:
+        # Managed transfers (upload_file) wrap the ClientError that made them fail.
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, botocore.exceptions.ClientError):
+            raise _client_error(what, cause) from err
+        raise TaskError(f"{what} failed: {err}", error_type=type(err).__name__) from err
     except botocore.exceptions.NoCredentialsError as err:
         raise TaskError(
             f"{what} failed: no AWS credentials (set accessKeyId/secretKeyId, "
@@ -216,6 +212,21 @@ def aws_errors(what: str) -> Iterator[None]:
         ) from err
     except botocore.exceptions.BotoCoreError as err:
         raise TaskError(f"{what} failed: {err}", error_type=type(err).__name__) from err
+
+
+def _client_error(what: str, err: botocore.exceptions.ClientError) -> TaskError:
+    error = err.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    message = error.get("Message") or str(err)
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    retryable = (
+        code in _RETRYABLE_CODES
+        or status == 429
+        or (status >= 500 and code not in _NOT_RETRYABLE_CODES)
+    )
+    return TaskError(
+        f"{what} failed: {code}: {message}", retryable=retryable, error_type=code
+    )
 
 
 # --- credentials and clients, cached -----------------------------------------------
