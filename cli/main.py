@@ -11,6 +11,8 @@ from sluice.cli.context import CliContext
 from sluice.cli.events_cmd import events
 from sluice.cli.executions import executions
 from sluice.cli.projections_cmd import projections
+from sluice.cli.run import flow_group, kill, resume, run
+from sluice.cli.server import server
 
 
 @click.group()
@@ -34,7 +36,12 @@ def cli(ctx: click.Context, data_dir: str, db_url: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
+cli.add_command(run)
+cli.add_command(server)
+cli.add_command(flow_group)
 cli.add_command(executions)
+executions.add_command(resume)
+executions.add_command(kill)
 cli.add_command(audit)
 cli.add_command(projections)
 cli.add_command(events)

@@ -19,6 +19,9 @@ from sluice.core.state import ExecutionState, TaskRunState
 SecretOutputs = Callable[[str, str], Mapping[str, str]]
 """(execution_id, task_run_id) -> the secret output values of that task run."""
 
+INPUTS_VAULT_KEY = "__inputs__"
+"""The vault entry holding an execution's SECRET inputs (stored redacted in the log)."""
+
 
 def _key(value: JsonValue) -> str:
     return value if isinstance(value, str) else str(value)
@@ -65,7 +68,7 @@ def build_context(
             "state": state.state,
             "originalId": state.origin.execution_id if state.origin else state.id,
         },
-        "inputs": state.inputs,
+        "inputs": _inputs(state, secret_outputs),
         "vars": flow.variables,
         "labels": state.labels,
         "trigger": state.trigger or {},
@@ -87,3 +90,11 @@ def build_context(
         task = flow.task(run.task_id)
         context["task"] = {"id": run.task_id, "type": task.type if task else None}
     return context
+
+
+def _inputs(state: ExecutionState, secret_outputs: SecretOutputs | None) -> dict[str, Any]:
+    from sluice.core.plugin import REDACTED
+
+    if secret_outputs is None or REDACTED not in state.inputs.values():
+        return state.inputs
+    return {**state.inputs, **secret_outputs(state.id, INPUTS_VAULT_KEY)}

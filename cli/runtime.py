@@ -1,0 +1,170 @@
+"""The composition root: the log, storage, secrets, clock, plugins and the scheduler.
+
+Commands build one `Runtime` from the CLI options and call into it; nothing below cli/
+knows which database, storage or secret backend is in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import importlib
+import os
+import pkgutil
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sluice.core.decide import execution_stream
+from sluice.core.events import ExecutionCreated, JsonValue, NewEvent, RecordedEvent
+from sluice.core.context import INPUTS_VAULT_KEY
+from sluice.core.flow import Flow
+from sluice.core.flows import FlowRepository
+from sluice.core.inputs import validate_inputs
+from sluice.core.ports import EventLog, Storage
+from sluice.core.scheduler import Scheduler
+from sluice.core.state import ExecutionState, fold
+
+_PLUGINS_LOADED = False
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Now, timezone-aware."""
+        return datetime.now(UTC)
+
+
+def load_plugins() -> None:
+    """Import every module under sluice.plugins, so each task and trigger registers."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    import sluice.plugins
+
+    for info in pkgutil.walk_packages(sluice.plugins.__path__, "sluice.plugins."):
+        if info.name.rsplit(".", 1)[-1].startswith("test"):
+            continue
+        importlib.import_module(info.name)
+    _PLUGINS_LOADED = True
+
+
+def default_actor() -> str:
+    """`user:<OS user>`, the actor of commands run without --as."""
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "user:unknown"
+
+
+@dataclass
+class Runtime:
+    """Everything a command needs, opened from the CLI options."""
+
+    log: EventLog
+    storage: Storage
+    data_dir: str
+    clock: SystemClock = field(default_factory=SystemClock)
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+    )
+
+    @classmethod
+    def open(cls, log: EventLog, data_dir: str) -> Runtime:
+        """Build a runtime over an opened log, with local storage in `data_dir`."""
+        from sluice.storage import open_storage
+
+        load_plugins()
+        return cls(log=log, storage=open_storage(data_dir), data_dir=data_dir)
+
+    @property
+    def flows(self) -> FlowRepository:
+        """Flow revisions in the log."""
+        return FlowRepository(self.log)
+
+    def secrets(self) -> Any:
+        """The secret providers: environment, then AWS Secrets Manager when configured."""
+        from sluice.storage.secrets import EnvSecretProvider
+
+        return EnvSecretProvider()
+
+    def scheduler(self, **kwargs: Any) -> Scheduler:
+        """A scheduler over this runtime's log and storage."""
+        lease = float(os.environ.get("SLUICE_LEASE_SECONDS", "30"))
+        kwargs.setdefault("lease_for", timedelta(seconds=lease))
+        return Scheduler(self.log, self.storage, self.clock, secrets=self.secrets(),
+                         worker_id=self.worker_id, **kwargs)  # fmt: skip
+
+    def create_execution(
+        self, flow: Flow, raw_inputs: dict[str, Any], *, actor: str, from_cli: bool = True,
+        labels: dict[str, str] | None = None,
+    ) -> str:  # fmt: skip
+        """Validate inputs and append `ExecutionCreated`; return the execution id."""
+        inputs = validate_inputs(flow.inputs, raw_inputs, from_cli=from_cli)
+        execution_id = uuid.uuid4().hex[:16]
+        secret = _secret_inputs(flow, inputs)
+        if secret:
+            from sluice.core.worker import SecretVault
+
+            SecretVault(self.storage).put(execution_id, INPUTS_VAULT_KEY, secret)
+        created = ExecutionCreated(
+            execution_id=execution_id, namespace=flow.namespace, flow_id=flow.id,
+            flow_revision=flow.revision, inputs=_redact_secret_inputs(flow, inputs),
+            labels={**flow.labels, **(labels or {})},
+            trigger={"type": "manual", "by": actor},
+        )  # fmt: skip
+        self.log.append(execution_stream(execution_id),
+                        [NewEvent(event=created, actor=actor, correlation_id=execution_id)], 0)  # fmt: skip
+        return execution_id
+
+    def state(self, execution_id: str) -> ExecutionState:
+        """The folded state of an execution (empty if unknown)."""
+        return fold(self.log.read_stream(execution_stream(execution_id)))
+
+    async def drive(
+        self, execution_id: str, done: Callable[[ExecutionState], bool],
+        listener: Callable[[RecordedEvent], None] | None = None,
+    ) -> ExecutionState:  # fmt: skip
+        """Run a scheduler in this process until `done(state)` holds for the execution."""
+        scheduler = self.scheduler()
+        stop = asyncio.Event()
+
+        def watch(recorded: RecordedEvent) -> None:
+            if listener is not None:
+                listener(recorded)
+            state = scheduler.executions.get(execution_id)
+            if recorded.stream == execution_stream(execution_id) and state and done(state):
+                stop.set()
+
+        scheduler.listeners.append(watch)
+        await scheduler.run(stop)
+        return self.state(execution_id)
+
+
+def _secret_inputs(flow: Flow, inputs: dict[str, JsonValue]) -> dict[str, str]:
+    from sluice.core.inputs import secret_input_names
+
+    names = secret_input_names(flow.inputs)
+    return {k: str(v) for k, v in inputs.items() if k in names and v is not None}
+
+
+def _redact_secret_inputs(flow: Flow, inputs: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    from sluice.core.plugin import REDACTED
+
+    secret = _secret_inputs(flow, inputs)
+    return {k: (REDACTED if k in secret else v) for k, v in inputs.items()}
+
+
+def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`KEY=VALUE` strings into a dict; a pair without '=' is an error."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--input {pair!r} is not KEY=VALUE")
+        found[key] = value
+    return found
