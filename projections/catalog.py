@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from sluice.projections import executions
+from sluice.projections import audit_log, executions, task_runs, triggers
 from sluice.projections._schema import Projection
 
-PROJECTIONS: dict[str, Projection] = {p.name: p for p in (executions.PROJECTION,)}
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p
+    for p in (
+        executions.PROJECTION,
+        task_runs.PROJECTION,
+        audit_log.PROJECTION,
+        triggers.PROJECTION,
+    )
+}
 """The projections, by name, in the order they are reported."""
 
 

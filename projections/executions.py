@@ -22,6 +22,7 @@ from sluice.core.events import (
     ExecutionStarted,
     RecordedEvent,
 )
+from sluice.core.state import TERMINAL
 from sluice.projections._schema import (
     JSON_TYPE,
     METADATA,
@@ -31,11 +32,6 @@ from sluice.projections._schema import (
     pk_name,
     stream_id,
 )
-
-TERMINAL: frozenset[str] = frozenset(
-    {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"}
-)
-"""States an execution does not leave unless restarted (as in the fold)."""
 
 EXECUTIONS = sa.Table(
     "executions",
