@@ -328,8 +328,8 @@ class _Parser:
             message = item["msg"]
             if item["type"] == "extra_forbidden":
                 message = "unknown property"
-                if isinstance(raw, dict):
-                    message += _allowed_hint(raw.get("type"))
+                if isinstance(node, dict):
+                    message += _allowed_hint(node.get("type"))
             line_node = node
             key = loc[0] if loc else None
             self.problem(message, where, line_node, key)
