@@ -1,0 +1,109 @@
+"""What differs between SQLite and PostgreSQL: where an append starts, and what is safe
+to read.
+
+**Positions and the gap-free rule on PostgreSQL.** Transactions commit in any order,
+so with positions from a sequence a reader tailing the log could see position 11
+(committed) while position 10 is still in flight, move its checkpoint past 10, and
+never see it. Filtering on the writer's transaction id is not enough on its own either:
+a transaction that got its id first can draw the *later* position. So on PostgreSQL a
+position is ``(writer's xid << 20) + index within the transaction``, and a reader only
+reads positions below ``pg_snapshot_xmin(pg_current_snapshot()) << 20``: every
+transaction under the horizon has ended, and every transaction that can still write
+has an xid at or above it, hence positions above everything already read. Positions
+are increasing and unique but not dense; one transaction holds at most 2**20 - 1
+events. A long-open writing transaction anywhere in the cluster holds readers back
+(never makes them skip).
+
+**SQLite** serializes writers (`BEGIN IMMEDIATE`), so positions are 1, 2, 3… in
+commit order and everything committed is safe to read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sluice.core.errors import EventLogError
+from sluice.eventstore.chain import Head
+from sluice.eventstore.schema import events, work_items
+
+XID_SHIFT = 20
+MAX_EVENTS_PER_TRANSACTION = (1 << XID_SHIFT) - 1
+
+_PG_HEADS = sa.text(
+    """
+    SELECT s.stream, e.version, e.hash, pg_current_xact_id()::text::bigint AS base
+    FROM unnest(CAST(:streams AS text[])) AS s(stream)
+    LEFT JOIN LATERAL (
+        SELECT version, hash FROM events
+        WHERE events.stream = s.stream ORDER BY version DESC LIMIT 1
+    ) AS e ON true
+    """
+)
+_SQLITE_HEADS = sa.text(
+    """
+    SELECT s.value AS stream, e.version, e.hash,
+           (SELECT coalesce(max(position), 0) FROM events) AS base
+    FROM json_each(:streams) AS s
+    LEFT JOIN events AS e ON e.stream = s.value
+        AND e.version = (SELECT max(version) FROM events AS x WHERE x.stream = s.value)
+    """
+)
+_PG_HORIZON = sa.select(
+    sa.literal_column(
+        f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {XID_SHIFT}"
+    )
+).scalar_subquery()
+
+
+class LogDialect:
+    """The dialect-specific statements of one event log (SQLite or PostgreSQL)."""
+
+    def __init__(self, name: str) -> None:
+        if name not in ("sqlite", "postgresql"):
+            raise EventLogError(f"unsupported database dialect {name!r}")
+        self.name = name
+        self.postgres = name == "postgresql"
+
+    def heads(
+        self, conn: sa.Connection, streams: Sequence[str]
+    ) -> tuple[int, dict[str, Head]]:
+        """The first position this transaction may use, and where each stream ends."""
+        if self.postgres:
+            rows = conn.execute(_PG_HEADS, {"streams": list(streams)}).all()
+        else:
+            rows = conn.execute(_SQLITE_HEADS, {"streams": json.dumps(streams)}).all()
+        if not rows:
+            return 1, {}
+        base = rows[0].base << XID_SHIFT if self.postgres else rows[0].base
+        found = {
+            r.stream: Head(r.version, r.hash) for r in rows if r.version is not None
+        }
+        return base + 1, found
+
+    def check_batch_size(self, count: int) -> None:
+        """Refuse a transaction with more events than positions can number."""
+        if self.postgres and count > MAX_EVENTS_PER_TRANSACTION:
+            raise EventLogError(
+                f"{count} events in one transaction: at most "
+                f"{MAX_EVENTS_PER_TRANSACTION} fit; append them in several calls"
+            )
+
+    def readable(self) -> Any:
+        """A condition on `events` keeping only rows a gap-free reader may read now."""
+        return events.c.position < _PG_HORIZON if self.postgres else sa.true()
+
+    def lease_token(self) -> Any:
+        """A fresh random token for each claimed row, made by the database."""
+        if self.postgres:
+            return sa.cast(sa.func.gen_random_uuid(), sa.Text)
+        return sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
+
+    def insert_work(self) -> Any:
+        """An INSERT into `work_items` keeping the existing item on a repeated key."""
+        module: Any = postgresql if self.postgres else sqlite
+        return module.insert(work_items).on_conflict_do_nothing(index_elements=["key"])
