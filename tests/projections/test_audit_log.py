@@ -16,12 +16,16 @@ def test_audit_log_records_who_resumed_killed_and_restarted_which_flow(log):
     record(log, deploy("prod", "rotate-keys", actor="user:alice"))
     run(
         log,
-        Plan("r1", flow_id="rotate-keys", tasks=("pause", "success"), resumer="user:bob"),
+        Plan(
+            "r1", flow_id="rotate-keys", tasks=("pause", "success"), resumer="user:bob"
+        ),
         Plan("k1", flow_id="etl", tasks=("kill",), killer="user:carol"),
         Plan("f1", flow_id="etl", tasks=("fail",), restart=True),
     )
     catch_up(log)
-    rows = [(r.action, r.actor, r.execution_id, r.namespace, r.flow_id) for r in _audit(log)]
+    rows = [
+        (r.action, r.actor, r.execution_id, r.namespace, r.flow_id) for r in _audit(log)
+    ]
     assert rows == [
         ("deploy", "user:alice", None, "prod", "rotate-keys"),
         ("resume", "user:bob", "r1", "prod", "rotate-keys"),
@@ -45,7 +49,9 @@ def test_audit_log_records_trigger_fires_replays_and_operator_actions(log):
     ]
     assert rows[1].detail["from"] == "t1"
     assert (rows[2].flow_id, rows[2].address, rows[2].detail) == (
-        "etl", "127.0.0.1", {"to_version": 3}
+        "etl",
+        "127.0.0.1",
+        {"to_version": 3},
     )
 
 

@@ -13,7 +13,10 @@ from tests.projections.workload import Plan, record, run
 def _runs(log, execution_id):
     query = sa.select(TASK_RUNS).where(TASK_RUNS.c.execution_id == execution_id)
     with log.engine.connect() as conn:
-        return {r.task_id: r for r in conn.execute(query.order_by(TASK_RUNS.c.created_position))}
+        return {
+            r.task_id: r
+            for r in conn.execute(query.order_by(TASK_RUNS.c.created_position))
+        }
 
 
 def test_task_runs_view_counts_attempts_and_keeps_last_outputs_after_a_retry(log):
@@ -43,7 +46,11 @@ def test_task_runs_view_shows_failure_message_and_restart_attempt(log):
     catch_up(log)
     failed, restarted = _runs(log, "f")["task0"], _runs(log, "r")["task0"]
     assert (failed.state, failed.settled, failed.message) == ("FAILED", True, "no")
-    assert (restarted.state, restarted.attempts, restarted.message) == ("SUCCESS", 2, None)
+    assert (restarted.state, restarted.attempts, restarted.message) == (
+        "SUCCESS",
+        2,
+        None,
+    )
 
 
 def test_task_runs_view_records_who_resumed_a_paused_task(log):
@@ -58,7 +65,9 @@ def test_task_runs_view_records_who_resumed_a_paused_task(log):
 
 def test_task_runs_view_truncates_large_outputs(log):
     run(log, Plan("big", tasks=("running",)))
-    huge = TaskRunSucceeded(task_run_id="big-t0", attempt=1, outputs={"blob": "x" * 10_000})
+    huge = TaskRunSucceeded(
+        task_run_id="big-t0", attempt=1, outputs={"blob": "x" * 10_000}
+    )
     record(log, [("execution/big", "worker:w1", huge)])
     catch_up(log)
     outputs = _runs(log, "big")["task0"].outputs
