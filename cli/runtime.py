@@ -130,14 +130,21 @@ class Runtime:
         listener: Callable[[RecordedEvent], None] | None = None,
     ) -> ExecutionState:  # fmt: skip
         """Run a scheduler in this process until `done(state)` holds for the execution."""
+        current = self.state(execution_id)
+        if current.id and done(current):
+            return current
+        # The scheduler tails the log from the start: judge only what happens from now on,
+        # not an old pause or end replayed from history.
+        head = self.log.head_position()
         scheduler = self.scheduler()
         stop = asyncio.Event()
 
         def watch(recorded: RecordedEvent) -> None:
-            if listener is not None:
+            if listener is not None and recorded.position > head:
                 listener(recorded)
             state = scheduler.executions.get(execution_id)
-            if recorded.stream == execution_stream(execution_id) and state and done(state):
+            if (recorded.position > head and recorded.stream == execution_stream(execution_id)
+                    and state and done(state)):
                 stop.set()
 
         scheduler.listeners.append(watch)

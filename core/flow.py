@@ -353,7 +353,10 @@ class _Parser:
             return None
         task_id, type_name = raw.get("id"), raw.get("type")
         if not isinstance(task_id, str) or not _ID.match(task_id):
-            self.problem("`id` is required: letters, digits, '.', '_', '-'", f"{path}.id", raw, "id")
+            hint = (f" (YAML read {task_id!r} as a {type(task_id).__name__}: quote it)"
+                    if isinstance(task_id, bool | int | float) else "")
+            self.problem(f"`id` is required: letters, digits, '.', '_', '-'{hint}",
+                         f"{path}.id", raw, "id")  # fmt: skip
             task_id = None
         elif task_id in self.seen_ids:
             self.problem(f"duplicate task id {task_id!r} (also at {self.seen_ids[task_id]})",

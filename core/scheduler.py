@@ -213,6 +213,9 @@ class Scheduler:
             return
         if decision.work:
             self.wake.set()
+        if flow.concurrency is not None:
+            # The slot this execution took must be seen before the next one is decided.
+            await self.tail()
 
     # --- workers -----------------------------------------------------------------
 

@@ -38,12 +38,12 @@ FLOW = """
 """
 
 
-def start_server(db_url: str, data_dir: str, flows_dir: str) -> subprocess.Popen[bytes]:
+def start_server(db_url: str, data_dir: str, flows_dir: str, out) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SLUICE_LEASE_SECONDS": "2", "SLUICE_LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
         [sys.executable, "-m", "sluice.cli", "--db", db_url, "--data-dir", data_dir,
          "server", "--flows", flows_dir],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env, stdout=out, stderr=subprocess.STDOUT,
     )
 
 
@@ -72,21 +72,25 @@ def test_killed_server_is_replaced_and_the_flow_finishes_exactly_once(db_url, tm
     def kinds() -> list[str]:
         return [e.type for e in log.read_stream(stream)]
 
-    first = start_server(db_url, data_dir, str(flows_dir))
+    out1 = open(tmp_path / "server1.log", "wb")  # noqa: SIM115
+    first = start_server(db_url, data_dir, str(flows_dir), out1)
     try:
         wait_for(lambda: "TaskRunWaiting" in kinds(), 30, "the Sleep to start")
         assert "TaskRunRetryScheduled" in kinds()
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+        out1.close()
     assert "ExecutionEnded" not in kinds()
 
-    second = start_server(db_url, data_dir, str(flows_dir))
-    try:
-        wait_for(lambda: "ExecutionEnded" in kinds(), 30, "the second server to finish")
-    finally:
-        second.send_signal(signal.SIGTERM)
-        output = second.communicate(timeout=20)[0].decode()
+    with open(tmp_path / "server2.log", "wb") as out2:
+        second = start_server(db_url, data_dir, str(flows_dir), out2)
+        try:
+            wait_for(lambda: "ExecutionEnded" in kinds(), 30, "the second server to finish")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(20)
+    output = (tmp_path / "server2.log").read_text()
     assert second.returncode == 0, output
 
     events = log.read_stream(stream)

@@ -256,7 +256,7 @@ async def test_run_if_false_skips_and_disabled_tasks_do_not_run(runtime):
             type: core.Return
             format: x
             runIf: "{{ 1 > 2 }}"
-          - id: off
+          - id: turned_off
             type: core.Return
             format: y
             disabled: true
@@ -266,7 +266,7 @@ async def test_run_if_false_skips_and_disabled_tasks_do_not_run(runtime):
     """)
     assert state.state == "SUCCESS"
     assert state.task_runs["skipped"].state == "SKIPPED"
-    assert state.task_runs["off"].state == "SKIPPED"
+    assert state.task_runs["turned_off"].state == "SKIPPED"
     assert state.task_runs["ran"].state == "SUCCESS"
 
 
