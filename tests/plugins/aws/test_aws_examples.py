@@ -1,4 +1,4 @@
-"""Every AWS service task's docstring ends with a YAML flow that validates its model."""
+"""Every AWS service task's (and trigger's) docstring ends with a YAML flow that validates its model."""
 
 import importlib
 import inspect
@@ -7,8 +7,8 @@ import re
 import pytest
 import yaml
 
-from sluice.core.registry import task_class
-from sluice.plugins.aws._connection import AwsTask
+from sluice.core.registry import task_class, trigger_class
+from sluice.plugins.aws._connection import AwsPollingTrigger, AwsTask
 
 PACKAGES = [
     "athena",
@@ -34,7 +34,9 @@ def _task_classes():
             continue  # built service by service
         for attr in package.__all__:
             value = getattr(package, attr)
-            if inspect.isclass(value) and issubclass(value, AwsTask):
+            if inspect.isclass(value) and issubclass(
+                value, (AwsTask, AwsPollingTrigger)
+            ):
                 yield pytest.param(value, id=value.type_name)
 
 
@@ -44,12 +46,13 @@ def test_task_docstring_ends_with_yaml_example_that_validates(cls):
     match = re.search(r"```yaml\n(.*)```\s*$", doc, re.DOTALL)
     assert match, f"{cls.__name__} docstring does not end with a YAML example"
     flow = yaml.safe_load(match.group(1))
-    tasks = [t for t in flow["tasks"] if t["type"] == cls.type_name]
+    declared = flow["tasks"] + flow.get("triggers", [])
+    tasks = [t for t in declared if t["type"] == cls.type_name]
     assert tasks, f"{cls.__name__} example has no task of type {cls.type_name}"
     for spec in tasks:
         props = {k: v for k, v in spec.items() if k not in {"id", "type"}}
         cls.model_validate(props)
-    assert task_class(cls.type_name) is cls
+    assert cls in (task_class(cls.type_name), trigger_class(cls.type_name))
 
 
 @pytest.mark.parametrize("name", PACKAGES)
