@@ -1,4 +1,4 @@
-"""Every AWS service task's (and trigger's) docstring ends with a YAML flow that validates its model."""
+"""Each AWS task and trigger docstring ends with a YAML flow that validates it."""
 
 import importlib
 import inspect
