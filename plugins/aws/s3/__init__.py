@@ -13,6 +13,7 @@ from sluice.plugins.aws.s3.delete import Delete, DeleteOutputs
 from sluice.plugins.aws.s3.delete_list import DeleteList, DeleteListOutputs
 from sluice.plugins.aws.s3.download import Download, DownloadOutputs
 from sluice.plugins.aws.s3.list import List, ListOutputs
+from sluice.plugins.aws.s3.trigger import MoveTo, Trigger
 from sluice.plugins.aws.s3.upload import Upload, UploadedFile, UploadOutputs
 
 __all__ = [
@@ -32,7 +33,9 @@ __all__ = [
     "ListFilter",
     "ListOutputs",
     "Move",
+    "MoveTo",
     "S3Object",
+    "Trigger",
     "Upload",
     "UploadOutputs",
     "UploadedFile",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -85,16 +86,29 @@ class KeySelection(PluginModel):
         return self.regexp is None or re.fullmatch(self.regexp, key) is not None
 
 
+@dataclass(frozen=True)
+class Page:
+    """One ListObjectsV2 page: entries kept, last key listed (kept or not), more?"""
+
+    items: list[dict[str, Any]]
+    last_key: str | None
+    more: bool
+    listed: int
+
+
 async def list_pages(
     conn: AwsConnection,
     bucket: str,
     selection: KeySelection,
     start_after: str | None = None,
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """ListObjectsV2 pages of `bucket`, filtered by `selection`, until `maxKeys` keys.
+    max_keys: int | None = None,
+) -> AsyncIterator[Page]:
+    """ListObjectsV2 pages of `bucket`, filtered by `selection`, in key order.
 
-    `start_after` (or the selection's `marker`) lists keys after that one only.
+    Stops after `max_keys` keys listed (default: the selection's `maxKeys`; None lists
+    everything). `start_after` (else the selection's `marker`) lists keys after it only.
     """
+    limit = selection.max_keys if max_keys is None else max_keys
     client = conn.client("s3")
     base: dict[str, Any] = {"Bucket": bucket}
     for name, value in (
@@ -108,9 +122,7 @@ async def list_pages(
             base[name] = value
     listed, token = 0, None
     while True:
-        want = PAGE_SIZE
-        if selection.max_keys is not None:
-            want = min(PAGE_SIZE, selection.max_keys - listed)
+        want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - listed)
         kwargs = {**base, "MaxKeys": want}
         if token:
             kwargs["ContinuationToken"] = token
@@ -121,11 +133,15 @@ async def list_pages(
         )
         contents: list[dict[str, Any]] = page.get("Contents", [])
         listed += len(contents)
-        yield [item for item in contents if selection.keeps(item["Key"])]
         token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            return
-        if selection.max_keys is not None and listed >= selection.max_keys:
+        more = bool(page.get("IsTruncated") and token)
+        yield Page(
+            items=[item for item in contents if selection.keeps(item["Key"])],
+            last_key=contents[-1]["Key"] if contents else None,
+            more=more,
+            listed=len(contents),
+        )
+        if not more or (limit is not None and listed >= limit):
             return
 
 

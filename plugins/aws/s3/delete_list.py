@@ -53,18 +53,22 @@ class DeleteList(AwsTask, KeySelection):
         s3 = self.client("s3")
         count = size = 0
         async for page in list_pages(self, self.bucket, self):
-            if not page:
+            items = page.items
+            if not items:
                 continue
             kwargs: dict[str, Any] = {
                 "Bucket": self.bucket,
-                "Delete": {"Objects": [{"Key": o["Key"]} for o in page], "Quiet": True},
+                "Delete": {
+                    "Objects": [{"Key": o["Key"]} for o in items],
+                    "Quiet": True,
+                },
             }
             if self.request_payer:
                 kwargs["RequestPayer"] = self.request_payer
             if self.expected_bucket_owner:
                 kwargs["ExpectedBucketOwner"] = self.expected_bucket_owner
             result = await self.call(
-                f"s3:DeleteObjects s3://{self.bucket} ({len(page)} keys)",
+                f"s3:DeleteObjects s3://{self.bucket} ({len(items)} keys)",
                 s3.delete_objects,
                 **kwargs,
             )
@@ -75,8 +79,8 @@ class DeleteList(AwsTask, KeySelection):
                     f"{first.get('Key')}: {first.get('Code')}: {first.get('Message')}",
                     error_type=str(first.get("Code", "DeleteObjectsError")),
                 )
-            count += len(page)
-            size += sum(int(o.get("Size", 0)) for o in page)
+            count += len(items)
+            size += sum(int(o.get("Size", 0)) for o in items)
         if count == 0 and self.error_on_empty:
             raise TaskError(f"no object in s3://{self.bucket} matches; nothing deleted")
         ctx.info(f"deleted {count} objects ({size} B) from s3://{self.bucket}")

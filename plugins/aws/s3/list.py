@@ -52,7 +52,7 @@ class List(AwsTask, KeySelection):
         async for page in list_pages(self, self.bucket, self):
             objects.extend(
                 S3Object.from_listing(item, s3_uri(self.bucket, item["Key"]))
-                for item in page
+                for item in page.items
             )
         if self.max_files is not None and len(objects) > self.max_files:
             ctx.warning(
