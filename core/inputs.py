@@ -67,14 +67,17 @@ _ITEM_TYPES = set(_T) - {_T.ARRAY, _T.SELECT, _T.MULTISELECT, _T.SECRET}
 _EXPECTED = {
     _T.STRING: "a string", _T.SECRET: "a string", _T.INT: "a whole number",
     _T.FLOAT: "a number", _T.BOOL: "true or false", _T.BOOLEAN: "true or false",
-    _T.SELECT: "one of", _T.MULTISELECT: "a list of", _T.ARRAY: "a list of",
-    _T.JSON: "JSON", _T.YAML: "YAML",
-    _T.DATETIME: "an ISO 8601 date-time with a time zone, like 2024-05-01T10:00:00Z",
-    _T.DATE: "an ISO 8601 date, like 2024-05-01",
-    _T.TIME: "an ISO 8601 time without a time zone, like 10:30:00",
-    _T.DURATION: "an ISO 8601 duration, like PT5M or P1DT2H",
-    _T.URI: "an absolute URI, like https://example.com/path",
-    _T.EMAIL: "an email address, like name@example.com",
+    _T.SELECT: "one of", _T.MULTISELECT: "a list of", _T.JSON: "JSON", _T.YAML: "YAML",
+    _T.ARRAY: "a list (JSON, or comma-separated) of items each",
+    _T.DATETIME: "an ISO 8601 date-time with a time zone",
+    _T.DATE: "an ISO 8601 date", _T.TIME: "an ISO 8601 time without a time zone",
+    _T.DURATION: "an ISO 8601 duration", _T.URI: "an absolute URI",
+    _T.EMAIL: "an email address",
+}  # fmt: skip
+_EXAMPLES = {
+    _T.DATETIME: "2024-05-01T10:00:00Z", _T.DATE: "2024-05-01", _T.TIME: "10:30:00",
+    _T.DURATION: "PT5M or P1DT2H", _T.URI: "https://example.com/path",
+    _T.EMAIL: "name@example.com",
 }  # fmt: skip
 
 
@@ -286,7 +289,7 @@ def _expected(spec: InputSpec) -> str:
     """What the input allows, for messages."""
     text = _EXPECTED[spec.type]
     if spec.type is _T.ARRAY and spec.item_type is not None:
-        text += f" {_EXPECTED[spec.item_type]} (a JSON list, or comma-separated)"
+        text += f" {_EXPECTED[spec.item_type]}"
     if spec.type in _CHOICES:
         text += f": {', '.join(spec.values or [])}"
         text += " (or any other string)" if spec.allow_custom_value else ""
@@ -299,7 +302,8 @@ def _expected(spec: InputSpec) -> str:
         text += f" from {low}"
     if high is not None:
         text += f" up to {high}"
-    return text
+    example = _EXAMPLES.get(spec.item_type or spec.type)
+    return f"{text} (like {example})" if example else text
 
 
 def _show(value: object) -> str:
@@ -344,10 +348,8 @@ def _listed(raw: object, cli: bool) -> tuple[list[Any], bool]:
         return raw, False
     if cli and isinstance(raw, str):
         text = raw.strip()
-        if text.startswith("["):
-            parsed = _json_text(text)
-            if isinstance(parsed, list):
-                return parsed, False
+        if text.startswith("["):  # JSON text starting with [ is always a list
+            return _json_text(text), False
         return ([part.strip() for part in text.split(",")] if text else []), True
     raise _InvalidValueError(f"got {_kind(raw)}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import timeit
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -34,7 +35,7 @@ def renderer() -> Renderer:
 
 
 @pytest.fixture
-def ctx() -> dict:
+def ctx() -> dict[str, Any]:
     return {
         "inputs": {"n": "123", "count": 3, "flag": True, "off": False, "nothing": None,
                    "ratio": 0.5, "items": [1, 2, 3], "zero": 0, "empty": ""},
