@@ -119,7 +119,7 @@ class InputSpec(BaseModel):
         problems = [
             f"{to_camel(prop)} applies only to {', '.join(sorted(types))}"
             for prop, types in _ONLY_FOR.items()
-            if getattr(self, prop) not in (None, False) and self.type not in types
+            if _given(getattr(self, prop)) and self.type not in types
         ]
         if self.type in _CHOICES and not self.values:
             problems.append(f"values is required for {self.type}")
@@ -147,9 +147,15 @@ class InputSpec(BaseModel):
         return self
 
     def _bounds(self) -> list[tuple[str, object]]:
-        pairs = [("min", self.min), ("max", self.max), ("after", self.after),
-                 ("before", self.before)]  # fmt: skip
+        pairs = [("min", self.min), ("max", self.max)] if self.type in _RANGED else []
+        if self.type in _DATED:
+            pairs = [("after", self.after), ("before", self.before)]
         return [(name, bound) for name, bound in pairs if bound is not None]
+
+
+def _given(value: object) -> bool:
+    """Whether a type-specific property is set (not None, False or [] by default)."""
+    return value is not None and value is not False and value != []
 
 
 def validate_inputs(

@@ -383,6 +383,7 @@ def test_input_spec_rejects_unknown_type_listing_valid_ones():
             {"id": "x", "type": "STRING", "min": 1},
             "min applies only to DURATION, FLOAT, INT",
         ),
+        ({"id": "x", "type": "STRING", "min": 0}, "min applies only to DURATION"),
         (
             {"id": "x", "type": "INT", "after": "2024-01-01"},
             "after applies only to DATE",
