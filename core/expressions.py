@@ -29,8 +29,9 @@ Kestra's ``a ?? b`` (null-coalescing: `b` when `a` is undefined or null) and ``a
 Every failure is an `ExpressionError` naming the expression and what is wrong; values of
 secrets (looked up here or passed in `secrets`) are replaced by the redaction marker.
 
-Performance (CPython 3.11, 2 shared cores): rendering a 5-property task with 2 templates
-takes ~10 µs; a string without a template ~0.1 µs (measured with timeit, see tests).
+Performance (CPython 3.11, timeit, 2 shared cores): rendering a 5-property task with 2
+templates takes ~8 µs idle (~13 µs under load); a string without a template ~0.1 µs
+inside a render; compiling a new template (once per source, LRU of 4096) ~0.3 ms.
 """
 
 from __future__ import annotations
