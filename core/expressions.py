@@ -398,9 +398,11 @@ def _text(value: Any) -> str:
     return _dump(data)
 
 
-def _dump(value: Any) -> str:
-    """Compact JSON, like Kestra's `toJson`."""
-    return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+def _dump(value: Any, indent: int | None = None) -> str:
+    """Compact JSON like Kestra's `toJson`, or indented with `indent`."""
+    separators = (",", ": ") if indent else (",", ":")
+    data = _jsonable(value)
+    return json.dumps(data, separators=separators, ensure_ascii=False, indent=indent)
 
 
 def _keys(value: Mapping[str, Any]) -> list[str]:

@@ -385,6 +385,7 @@ def test_read_fails_with_storage_message_or_without_storage(renderer, ctx):
     [
         ("{{ outputs.query.rows | json }}", '[{"id":1},{"id":2}]'),
         ("{{ outputs.query.rows | toJson }}", '[{"id":1},{"id":2}]'),
+        ("{{ vars.nested | tojson(indent=1) }}", '{\n "a": {\n  "b": 1\n }\n}'),
         ("{{ {'t': now()} | toJson }}", '{"t":"2024-01-31T22:30:05.123456+00:00"}'),
         ("{{ '{\"a\": [1]}' | fromJson }}", {"a": [1]}),
         ("{{ '[1]' | fromjson }}", [1]),
