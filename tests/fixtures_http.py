@@ -16,6 +16,9 @@ no route gets 404 and the text ``no reply programmed for <METHOD> <path>``.
 like Slack's incoming webhooks, and `payloads` lists the JSON bodies received, oldest
 first. Use `slack_server.webhook_url` as the task's `url`, and `respond` to make it
 fail: ``slack_server.respond("/services/*", Reply(429, "rate_limited"))``.
+
+`example_tasks(TaskClass, **replace)` reads the YAML example that ends a task's
+docstring and returns its tasks of that type, so a test can run the documented example.
 """
 
 from __future__ import annotations

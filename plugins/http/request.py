@@ -34,7 +34,7 @@ class HttpOptions(PluginModel):
 
 
 class RequestOutputs(TaskOutputs):
-    """The answer: `code`, `headers` (name to values), and `body` or `uri`.
+    """The answer: `code`, `headers` (lower-cased name to values), `body` or `uri`.
 
     `body` is the parsed JSON when the answer is JSON, else its text; a body over 1 MiB
     is stored instead and `uri` names it (then `body` is None).

@@ -88,14 +88,14 @@ class Commands(Task):
     @classmethod
     def _relative_names(cls, files: dict[str, str]) -> dict[str, str]:
         for name in files:
-            check_relative(name, "inputFiles name")
+            _check_relative(name, "inputFiles name")
         return files
 
     @field_validator("output_files")
     @classmethod
     def _relative_globs(cls, globs: list[str]) -> list[str]:
         for pattern in globs:
-            check_relative(pattern, "outputFiles pattern")
+            _check_relative(pattern, "outputFiles pattern")
         return globs
 
     def script(self) -> str:
@@ -112,12 +112,12 @@ class Commands(Task):
         workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="sluice-script-")
         try:
             await _files_step(
-                "input files", write_input_files, ctx, workdir, self.input_files
+                "input files", _write_input_files, ctx, workdir, self.input_files
             )
             found: dict[str, Any] = {}
             await self._execute(ctx, workdir, found)
             files = await _files_step(
-                "output files", upload_output_files, ctx, workdir, self.output_files
+                "output files", _upload_output_files, ctx, workdir, self.output_files
             )
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
@@ -133,7 +133,7 @@ class Commands(Task):
                 ctx,
                 cwd=workdir,
                 env=env,
-                on_stdout=lambda line: read_outputs_line(line, found),
+                on_stdout=lambda line: _read_outputs_line(line, found),
             )
         except OSError as err:
             msg = f"cannot start {self.interpreter[0]}: {err}"
@@ -158,14 +158,14 @@ async def _files_step(
         raise TaskError(f"{what}: {err}", retryable=False) from err
 
 
-def check_relative(name: str, what: str) -> None:
+def _check_relative(name: str, what: str) -> None:
     """Refuse a path that is absolute or climbs out of the working directory."""
     path = PurePosixPath(name)
     if not name or path.is_absolute() or ".." in path.parts:
         raise ValueError(f"{what} {name!r} must be relative, inside the working dir")
 
 
-def read_outputs_line(line: str, found: dict[str, Any]) -> bool:
+def _read_outputs_line(line: str, found: dict[str, Any]) -> bool:
     """Merge a ``::{"outputs": {...}}::`` line into `found`; True if it was one."""
     match = _OUTPUTS_LINE.match(line.strip())
     if not match:
@@ -180,7 +180,7 @@ def read_outputs_line(line: str, found: dict[str, Any]) -> bool:
     return True
 
 
-def write_input_files(ctx: RunContext, workdir: str, files: dict[str, str]) -> None:
+def _write_input_files(ctx: RunContext, workdir: str, files: dict[str, str]) -> None:
     """Write each input file: inline content, or a copy of a stored file."""
     for name, content in files.items():
         dest = Path(workdir, name)
@@ -191,7 +191,7 @@ def write_input_files(ctx: RunContext, workdir: str, files: dict[str, str]) -> N
             dest.write_text(content)
 
 
-def upload_output_files(
+def _upload_output_files(
     ctx: RunContext, workdir: str, patterns: list[str]
 ) -> dict[str, str]:
     """Upload the files matching `patterns`; their URIs by path relative to workdir."""
