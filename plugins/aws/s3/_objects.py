@@ -102,11 +102,14 @@ async def list_pages(
     selection: KeySelection,
     start_after: str | None = None,
     max_keys: int | None = None,
+    first_page: int = PAGE_SIZE,
 ) -> AsyncIterator[Page]:
     """ListObjectsV2 pages of `bucket`, filtered by `selection`, in key order.
 
     Stops after `max_keys` keys listed (default: the selection's `maxKeys`; None lists
     everything). `start_after` (else the selection's `marker`) lists keys after it only.
+    Pages start at `first_page` keys and grow fourfold up to 1,000: a caller that will
+    likely stop early (the trigger, after `maxFiles`) does not list 1,000 keys for 25.
     """
     limit = selection.max_keys if max_keys is None else max_keys
     client = conn.client("s3")
@@ -120,9 +123,10 @@ async def list_pages(
     ):
         if value:
             base[name] = value
-    listed, token = 0, None
+    listed, token, size = 0, None, max(1, min(first_page, PAGE_SIZE))
     while True:
-        want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - listed)
+        want = size if limit is None else min(size, limit - listed)
+        size = min(PAGE_SIZE, size * 4)
         kwargs = {**base, "MaxKeys": want}
         if token:
             kwargs["ContinuationToken"] = token

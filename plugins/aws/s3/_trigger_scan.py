@@ -75,8 +75,10 @@ class Scan:
     ) -> tuple[bool, str | None, bool]:
         """List keys in (low, high]: (stopped at maxFiles, last key, end reached)."""
         last: str | None = None
+        trigger = self.trigger
+        first_page = max(2 * trigger.max_files, 50)
         pages = list_pages(
-            self.trigger, self.trigger.bucket, self.trigger, low, self.budget
+            trigger, trigger.bucket, trigger, low, self.budget, first_page
         )
         async with aclosing(pages):
             async for page in pages:

@@ -57,3 +57,13 @@ def seed_objects(bucket: str, keys, body: bytes = b"x") -> None:
     backend = s3_backends["123456789012"]["aws"]
     for key in keys:
         backend.put_object(bucket, key, body)
+
+
+def backdate(bucket: str, key: str, seconds: int) -> None:
+    """Make an object look older (moto keeps LastModified to the second)."""
+    from datetime import timedelta
+
+    from moto.s3.models import s3_backends
+
+    fake = s3_backends["123456789012"]["aws"].get_object(bucket, key)
+    fake.last_modified -= timedelta(seconds=seconds)
