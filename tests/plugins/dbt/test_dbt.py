@@ -237,3 +237,9 @@ def test_dbt_refuses_profiles_and_profiles_dir_together():
 def test_dbt_tasks_are_registered_under_kestra_names():
     assert task_class("io.kestra.plugin.dbt.cli.Build") is Build
     assert task_class("io.kestra.plugin.dbt.cli.Run") is Run
+
+
+def test_dbt_package_exports_sorted_all():
+    import sluice.plugins.dbt as package
+
+    assert package.__all__ == sorted(package.__all__)

@@ -164,3 +164,9 @@ async def test_request_docstring_example_runs(http_recorder, tmp_path):
 
     assert out.body == {"id": "w1"}
     assert http_recorder.requests[0].json() == {"name": "widget"}
+
+
+def test_http_package_exports_sorted_all():
+    import sluice.plugins.http as package
+
+    assert package.__all__ == sorted(package.__all__)

@@ -205,3 +205,9 @@ async def test_commands_docstring_example_runs(tmp_path):
 
 def test_commands_pid_helper_sees_this_process():
     assert _alive(os.getpid(), within=0)
+
+
+def test_script_package_exports_sorted_all():
+    import sluice.plugins.script as package
+
+    assert package.__all__ == sorted(package.__all__)

@@ -132,3 +132,9 @@ async def test_webhook_docstring_example_runs(slack_server, tmp_path):
     await IncomingWebhook.model_validate(props).run(make_run_context(tmp_path))
 
     assert slack_server.texts == [props["payload"]["text"]]
+
+
+def test_slack_package_exports_sorted_all():
+    import sluice.plugins.slack as package
+
+    assert package.__all__ == sorted(package.__all__)
