@@ -28,14 +28,16 @@ def new_client(
     read_timeout: timedelta,
     follow_redirects: bool = True,
 ) -> httpx.AsyncClient:
-    """An async client with these timeouts (read also bounds writes and pool waits)."""
+    """An async client with these timeouts (read also bounds writes and pool waits).
+
+    Like curl, it honours the worker's ``HTTPS_PROXY``/``NO_PROXY`` variables.
+    """
     read = read_timeout.total_seconds()
     timeout = httpx.Timeout(read, connect=connect_timeout.total_seconds())
     return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=follow_redirects,
         headers={"User-Agent": USER_AGENT},
-        trust_env=False,  # a worker's proxy variables must not reroute task traffic
     )
 
 
