@@ -10,7 +10,6 @@ goes through `read_engine`, whose connections begin no transaction at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,18 +27,26 @@ SQLITE_BEGIN = "sluice_sqlite_begin"
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another process's write lock."""
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
-
 
 def hide_password(url: str) -> str:
-    """`url` with its password (if any) replaced by ***, even if it does not parse."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return _PASSWORD_IN_URL.sub(r"\1***@", url)
+    """`url` with its password replaced by ***, whether or not the URL parses.
+
+    Works on the text (not SQLAlchemy's parse), so a malformed URL, or a password with
+    an unescaped `@`, is hidden all the same.
+    """
+    start = url.find("://")
+    if start < 0:
+        return "<a database URL that does not parse>" if "@" in url else url
+    at = url.split("?", 1)[0].rfind("@")
+    colon = url.find(":", start + 3, at) if at > start else -1
+    return url if colon < 0 else f"{url[: colon + 1]}***{url[at:]}"
 
 
 def _normalise(url: str) -> URL:
+    if not url.startswith("sqlite") and url.split("?", 1)[0].count("@") > 1:
+        # Parsed, the rest of the password would become the host name, and the
+        # driver's "cannot resolve host" message would show it.
+        raise ValueError("percent-encode the special characters of the password")
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver we ship; SQLAlchemy's default would be psycopg2.
@@ -59,7 +66,12 @@ def create_log_engine(url: str) -> sa.Engine:
             return _sqlite_engine(parsed)
         if parsed.get_backend_name() == "postgresql":
             return _postgres_engine(parsed)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as err:
+    except (
+        sa.exc.ArgumentError,
+        sa.exc.NoSuchModuleError,
+        ImportError,
+        ValueError,
+    ) as err:
         raise DatabaseUnavailableError(
             f"cannot open the event log at {hide_password(url)}: {err}"
         ) from err

@@ -52,6 +52,9 @@ def pg_url() -> Iterator[str]:
         yield with_search_path(base, schema)
     finally:
         with admin.connect() as conn:
+            # A connection a failed test left inside a transaction would block the drop
+            # forever: fail this teardown instead of hanging the whole run.
+            conn.execute(sa.text("SET lock_timeout = '10s'"))
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 

@@ -49,6 +49,49 @@ def versions(log, stream: str) -> list[int]:
     return [e.version for e in log.read_stream(stream)]
 
 
+def run_threads(target, count: int) -> None:
+    """Run `target(n)` in `count` threads at once; re-raise the first error."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            target(n)
+        except BaseException as err:  # noqa: BLE001  (re-raised below, in the test)
+            errors.append(err)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def tail_while_threads_append(log, writers: int = 4, each: int = 25) -> None:
+    """A reader tailing `read_all` while threads append sees each event once."""
+    expected = writers * each
+    seen: list[int] = []
+
+    def tail() -> None:
+        position, deadline = 0, time.monotonic() + 20
+        while len(seen) < expected and time.monotonic() < deadline:
+            batch = log.read_all(position, limit=30)
+            seen.extend(e.position for e in batch)
+            position = batch[-1].position if batch else position
+
+    def write(n: int) -> None:
+        for i in range(each):
+            log.append(f"execution/{n}", [started()], i)
+
+    reader = threading.Thread(target=tail)
+    reader.start()
+    run_threads(write, writers)
+    reader.join()
+    assert len(seen) == expected
+    assert seen == sorted(set(seen))
+
+
 class EventLogContract(WorkQueueContract):
     """Appending, reading, conflicts, idempotency, atomicity, verification, logs."""
 
@@ -313,11 +356,10 @@ class EventLogContract(WorkQueueContract):
             for i in range(10):
                 log.append(f"execution/{i % 2}", [started(f"w{n}")], ANY_VERSION)
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_threads(writer, 4)
         assert versions(log, "execution/0") == list(range(1, 21))
         assert versions(log, "execution/1") == list(range(1, 21))
         assert log.verify().ok
+
+    def test_tailing_reader_sees_every_event_once_while_threads_append(self, log):
+        tail_while_threads_append(log)
