@@ -80,6 +80,7 @@ class Scheduler:
         self.poll_interval = poll_interval
         self.position = 0
         self.executions: dict[str, ExecutionState] = {}
+        self.created_at: dict[str, int] = {}
         self.dirty: set[str] = set()
         self.timers: list[tuple[float, str]] = []
         self.listeners: list[Listener] = []
@@ -124,9 +125,9 @@ class Scheduler:
             await asyncio.wait_for(self.wake.wait(), timeout)
         self.wake.clear()
 
-    def _order(self, execution_id: str) -> float:
-        state = self.executions.get(execution_id)
-        return state.created.timestamp() if state and state.created else 0.0
+    def _order(self, execution_id: str) -> int:
+        # FIFO by the log position of the creation: times can tie, positions cannot.
+        return self.created_at.get(execution_id, 0)
 
     async def tail(self) -> None:
         """Read new events from the log and fold them into the states they belong to."""
@@ -145,6 +146,8 @@ class Scheduler:
         if stream.startswith("execution/"):
             execution_id = stream[len("execution/"):]
             state = self.executions.get(execution_id)
+            if isinstance(recorded.event, ExecutionCreated):
+                self.created_at[execution_id] = recorded.position
             if state is None and isinstance(recorded.event, ExecutionCreated):
                 state = self.executions[execution_id] = ExecutionState()
             if state is not None and recorded.version == state.version + 1:
