@@ -1,0 +1,81 @@
+"""glue-athena-dynamodb: Glue, then Athena's count gates the DynamoDB write."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.blueprints.conftest import shipped
+from tests.engine.conftest import events_of, run_flow
+
+pytestmark = pytest.mark.aws
+
+def _oncall_queue(aws) -> str:
+    """An SQS queue subscribed to the on-call topic, to see what SNS delivered."""
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName="oncall-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    topic = f"arn:aws:sns:us-east-1:{aws.account}:oncall-pages"
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"]
+    )
+    return url
+
+
+def _delivered(aws, url: str) -> list[str]:
+    got = aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"])["Message"] for m in got.get("Messages", [])]
+
+
+def _items(aws) -> list[dict]:
+    return aws.client("dynamodb").scan(TableName="daily-metrics")["Items"]
+
+
+async def _run_counting(runtime, aws, rows: int, total: float):
+    """Run the shipped blueprint (minRows 1000) with Athena counting `rows`."""
+    aws.create_pipeline(row_count=rows, total_amount=total)
+    inbox = _oncall_queue(aws)
+    inputs = {"pollEvery": "PT0.1S", "minRows": 1000}
+    state = await run_flow(runtime, shipped("glue-athena-dynamodb"), inputs)
+    return state, inbox
+
+
+async def test_glue_athena_dynamodb_writes_the_aggregate_when_the_count_is_in_range(
+    runtime, aws, slack
+):
+    state, inbox = await _run_counting(runtime, aws, 1234, 5678.5)
+    assert state.state == "SUCCESS", state.reason
+    day = state.task_runs["day"].outputs["value"]
+    runs = aws.client("glue").get_job_runs(JobName="daily-sales-etl")["JobRuns"]
+    assert len(runs) == 1 and runs[0]["Arguments"]["--day"] == day
+    [item] = _items(aws)
+    assert item["metric"] == {"S": "daily-sales"} and item["day"] == {"S": day}
+    assert item["rowCount"] == {"N": "1234"} and item["totalAmount"] == {"N": "5678.5"}
+    assert item["glueJobRunId"] == {"S": runs[0]["Id"]}
+    assert item["executionId"] == {"S": state.id}
+    [text] = slack.texts
+    assert "1234 rows" in text and "s3://my-analytics-curated/daily_sales/" in text
+    assert _delivered(aws, inbox) == []
+    succeeded = [
+        e.event.task_run_id
+        for e in events_of(runtime, state.id)
+        if e.type == "TaskRunSucceeded"
+    ]
+    assert {"etl", "count_rows", "write_aggregate", "notify"} <= set(succeeded)
+
+
+async def test_glue_athena_dynamodb_pages_and_fails_without_writing_when_the_count_is_out_of_range(
+    runtime, aws, slack
+):
+    state, inbox = await _run_counting(runtime, aws, 12, 3.0)
+    assert state.state == "FAILED"
+    assert _items(aws) == []
+    assert "write_aggregate" not in state.task_runs
+    assert "12 rows" in state.task_runs["reject"].message
+    assert "outside [1000, 10000000]" in state.task_runs["reject"].message
+    [page] = slack.texts
+    assert "FAILED" in page and "12 rows counted" in page and state.id in page
+    [message] = _delivered(aws, inbox)
+    assert state.id in message
+    assert "12 rows counted, expected 1000 to 10000000" in message
