@@ -13,6 +13,7 @@ from sluice.plugins.aws.s3.delete import Delete, DeleteOutputs
 from sluice.plugins.aws.s3.delete_list import DeleteList, DeleteListOutputs
 from sluice.plugins.aws.s3.download import Download, DownloadOutputs
 from sluice.plugins.aws.s3.list import List, ListOutputs
+from sluice.plugins.aws.s3.storage_backend import S3Storage
 from sluice.plugins.aws.s3.trigger import MoveTo, Trigger
 from sluice.plugins.aws.s3.upload import Upload, UploadedFile, UploadOutputs
 
@@ -35,6 +36,7 @@ __all__ = [
     "Move",
     "MoveTo",
     "S3Object",
+    "S3Storage",
     "Trigger",
     "Upload",
     "UploadOutputs",
