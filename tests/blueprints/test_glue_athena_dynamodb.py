@@ -11,6 +11,7 @@ from tests.engine.conftest import events_of, run_flow
 
 pytestmark = pytest.mark.aws
 
+
 def _oncall_queue(aws) -> str:
     """An SQS queue subscribed to the on-call topic, to see what SNS delivered."""
     sqs, sns = aws.client("sqs"), aws.client("sns")
