@@ -11,7 +11,7 @@ from sluice.cli.context import CliContext
 from sluice.cli.events_cmd import events
 from sluice.cli.executions import executions
 from sluice.cli.projections_cmd import projections
-from sluice.cli.run import flow_group, kill, resume, run
+from sluice.cli.run import flow_group, kill, replay_from, restart, resume, run
 from sluice.cli.server import server
 
 
@@ -42,6 +42,8 @@ cli.add_command(flow_group)
 cli.add_command(executions)
 executions.add_command(resume)
 executions.add_command(kill)
+executions.add_command(restart)
+executions.add_command(replay_from)
 cli.add_command(audit)
 cli.add_command(projections)
 cli.add_command(events)

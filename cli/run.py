@@ -252,3 +252,101 @@ def schema() -> None:
 
     load_plugins()
     click.echo(json.dumps(flow_schema(), indent=2))
+
+
+@click.command("restart")
+@click.argument("execution_id")
+@click.option("--as", "actor", default=None, help="Who restarts it (default: the OS user).")
+@click.option("--wait", is_flag=True, help="Run it here until it ends or pauses.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def restart(cli: CliContext, execution_id: str, actor: str | None, wait: bool,
+            as_json: bool) -> None:  # fmt: skip
+    """Run the failed task runs of an ended execution again, in place, as new attempts."""
+    from sluice.core.commands import restart_event
+
+    runtime = open_runtime(cli)
+    who = f"user:{actor}" if actor else default_actor()
+    state = runtime.state(execution_id)
+    if not state.id:
+        click.echo(f"no execution {execution_id!r}", err=True)
+        sys.exit(2)
+    flow = runtime.flows.get(state.namespace, state.flow_id, state.flow_revision)
+    try:
+        event = restart_event(flow, state, who.removeprefix("user:"))
+        runtime.log.append(f"execution/{execution_id}", [NewEvent(event=event, actor=who)],
+                           state.version)  # fmt: skip
+    except (InvalidCommandError, ConcurrencyConflictError) as err:
+        click.echo(f"cannot restart {execution_id}: {err}", err=True)
+        sys.exit(2)
+    click.echo(f"execution {execution_id} restarted by {who} "
+               f"(attempt {event.attempt_number}: {', '.join(event.task_run_ids)})", err=as_json)  # fmt: skip
+    if wait:
+        progress = Progress(runtime, execution_id, quiet=as_json)
+        final = asyncio.run(runtime.drive(execution_id, stop_when_settled, progress))
+        finish(runtime, final, as_json)
+
+
+@click.command("replay-from")
+@click.argument("execution_id")
+@click.option("--task", "task_id", required=True, help="Run again from this task on.")
+@click.option("--input", "-i", "inputs", multiple=True, help="Changed inputs, KEY=VALUE.")
+@click.option("--as", "actor", default=None, help="Who replays it (default: the OS user).")
+@click.option("--latest", is_flag=True, help="Use the flow's newest revision.")
+@click.option("--wait", is_flag=True, help="Run the new execution here.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def replay_from(cli: CliContext, execution_id: str, task_id: str, inputs: tuple[str, ...],
+                actor: str | None, latest: bool, wait: bool, as_json: bool) -> None:  # fmt: skip
+    """Start a new execution that keeps what ran before TASK and runs on from there."""
+    runtime = open_runtime(cli)
+    who = f"user:{actor}" if actor else default_actor()
+    try:
+        new_id = replay_execution(runtime, execution_id, task_id, parse_pairs(inputs), who,
+                                  latest=latest)  # fmt: skip
+    except (InvalidCommandError, InputError, ValueError) as err:
+        click.echo(f"cannot replay {execution_id}: {err}", err=True)
+        sys.exit(2)
+    click.echo(f"execution {new_id} replays {execution_id} from {task_id!r}", err=as_json)
+    if wait:
+        progress = Progress(runtime, new_id, quiet=as_json)
+        final = asyncio.run(runtime.drive(new_id, stop_when_settled, progress))
+        finish(runtime, final, as_json)
+    elif as_json:
+        click.echo(json.dumps({"id": new_id, "originalId": execution_id, "fromTask": task_id}))
+
+
+def replay_execution(runtime: Runtime, execution_id: str, task_id: str,
+                     raw_inputs: dict[str, str], who: str, *, latest: bool = False) -> str:  # fmt: skip
+    """Append a new execution replaying `execution_id` from `task_id`; return its id."""
+    import uuid
+
+    from sluice.core.commands import replay_events
+    from sluice.core.context import INPUTS_VAULT_KEY
+    from sluice.core.worker import SecretVault
+
+    original = runtime.log.read_stream(f"execution/{execution_id}")
+    if not original:
+        raise InvalidCommandError(f"no execution {execution_id!r}")
+    state = runtime.state(execution_id)
+    flow = (runtime.flows.latest(state.namespace, state.flow_id) if latest
+            else runtime.flows.get(state.namespace, state.flow_id, state.flow_revision))  # fmt: skip
+    assert flow is not None
+    specs = [s for s in flow.inputs if s.id in raw_inputs]
+    unknown = set(raw_inputs) - {s.id for s in flow.inputs}
+    if unknown:
+        raise InputError([f"unknown input {name!r}" for name in sorted(unknown)])
+    merged = {**state.inputs, **validate_inputs(specs, raw_inputs, from_cli=True)}
+    new_id = uuid.uuid4().hex[:16]
+    events = replay_events(flow, original, task_id, new_id=new_id,
+                           by=who.removeprefix("user:"), inputs=merged)  # fmt: skip
+    vault = SecretVault(runtime.storage)
+    for run in state.task_runs.values():
+        if run.secret_outputs:
+            vault.put(new_id, run.id, vault.get(execution_id, run.id))
+    if secret_inputs := vault.get(execution_id, INPUTS_VAULT_KEY):
+        vault.put(new_id, INPUTS_VAULT_KEY, secret_inputs)
+    runtime.log.append(f"execution/{new_id}",
+                       [NewEvent(event=e, actor=who, correlation_id=execution_id)  # type: ignore[arg-type]
+                        for e in events], 0)  # fmt: skip
+    return new_id

@@ -283,6 +283,8 @@ def _restart(state: ExecutionState, event: ExecutionRestarted, at: datetime) -> 
             continue
         run.settled, run.ended, run.due, run.checkpoint = False, None, None, None
         run.state, run.message, run.error_type = "CREATED", "", ""
+        if "executionId" in run.decision:  # a Subflow restarts with a new child
+            run.decision = {}
         run.attempt += 1
         run.attempts.append(Attempt(run.attempt))
     state.set_state("RUNNING", at)
