@@ -250,14 +250,14 @@ def set_credentials_clock(clock: Callable[[], datetime] | None) -> None:
     clear_caches()
 
 
-class _AssumedRoleCredentials(botocore.credentials.DeferredRefreshableCredentials):
+class _AssumedRoleCredentials(botocore.credentials.DeferredRefreshableCredentials):  # type: ignore[misc]
     # botocore renews 15 minutes ahead by default: with 15-minute sessions (the AWS
     # minimum and our default) that would mean one AssumeRole per request.
     _advisory_refresh_timeout = int(REFRESH_BEFORE.total_seconds())
     _mandatory_refresh_timeout = 60
 
 
-class _FixedProvider(botocore.credentials.CredentialProvider):
+class _FixedProvider(botocore.credentials.CredentialProvider):  # type: ignore[misc]
     METHOD = "sluice-assume-role"
 
     def __init__(self, credentials: botocore.credentials.Credentials) -> None:

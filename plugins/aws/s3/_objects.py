@@ -8,7 +8,7 @@ the keys listed (before filtering), across as many ListObjectsV2 pages as needed
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -103,7 +103,7 @@ async def list_pages(
     start_after: str | None = None,
     max_keys: int | None = None,
     first_page: int = PAGE_SIZE,
-) -> AsyncIterator[Page]:
+) -> AsyncGenerator[Page, None]:
     """ListObjectsV2 pages of `bucket`, filtered by `selection`, in key order.
 
     Stops after `max_keys` keys listed (default: the selection's `maxKeys`; None lists

@@ -106,7 +106,7 @@ class Scan:
             else set()
         )
         for item in items:
-            key = item["Key"]
+            key = str(item["Key"])
             self.kept.add(key)
             self._decide(item, ids[key], ids[key] in fired)
             if len(self.chosen) >= trigger.max_files:
