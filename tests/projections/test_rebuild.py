@@ -9,6 +9,7 @@ from sluice.projections._schema import CHECKPOINTS
 from sluice.projections.catalog import PROJECTIONS
 from sluice.projections.rebuild import rebuild
 from sluice.projections.runner import ProjectionRunner, catch_up
+from tests.projections.views import snapshot
 from tests.projections.workload import (
     Plan,
     deploy,
@@ -17,17 +18,6 @@ from tests.projections.workload import (
     run,
     trigger_noise,
 )
-
-
-def snapshot(engine):
-    """Every row of every view, comparable across rebuilds."""
-    rows = {}
-    with engine.connect() as conn:
-        for projection in PROJECTIONS.values():
-            for table in projection.tables:
-                query = sa.select(table).order_by(*table.primary_key.columns)
-                rows[table.name] = [tuple(r) for r in conn.execute(query)]
-    return rows
 
 
 def _mixed_history(log, prefix="", count=6):
@@ -79,7 +69,7 @@ def test_rebuild_loses_no_event_appended_while_it_runs(log):
 
     def writer():
         i = 0
-        while not stop.is_set() and i < 200:
+        while not stop.is_set() and i < 50:
             run(log, Plan(f"w{i}", tasks=("success",)))
             written.append(f"w{i}")
             i += 1

@@ -9,31 +9,8 @@ import sqlalchemy as sa
 from sluice.projections._schema import CHECKPOINTS
 from sluice.projections.executions import EXECUTIONS
 from sluice.projections.runner import ProjectionRunner, catch_up
+from tests.projections.faults import CrashError, crash_after_writes
 from tests.projections.workload import Plan, run
-
-
-class CrashError(RuntimeError):
-    pass
-
-
-def _crash_after_view_write(engine, table_name: str, times: int = 1):
-    """Raise right after the next `times` writes to `table_name` (before commit)."""
-    left = {"n": times}
-
-    def after_execute(
-        conn, clauseelement, multiparams, params, execution_options, result
-    ):
-        table = getattr(clauseelement, "table", None)
-        if (
-            left["n"] > 0
-            and getattr(table, "name", None) == table_name
-            and clauseelement.is_dml
-        ):
-            left["n"] -= 1
-            raise CrashError("power cut between the view write and the commit")
-
-    sa.event.listen(engine, "after_execute", after_execute)
-    return lambda: sa.event.remove(engine, "after_execute", after_execute)
 
 
 def _snapshot(engine):
@@ -50,7 +27,7 @@ def test_runner_writes_nothing_when_it_crashes_between_view_write_and_commit(log
     catch_up(log)
     before = _snapshot(log.engine)
     run(log, Plan("c", tasks=("fail",), restart=True))
-    undo = _crash_after_view_write(log.engine, "executions")
+    undo = crash_after_writes(log.engine, {"executions"})
     try:
         with pytest.raises(CrashError):
             catch_up(log)
