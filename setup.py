@@ -9,7 +9,7 @@ import os
 
 from setuptools import setup
 
-ROOTS = ["api", "cli", "core", "eventstore", "plugins", "projections", "storage"]
+ROOTS = ["api", "blueprints", "cli", "core", "eventstore", "plugins", "projections", "storage"]
 
 
 def _packages() -> list[str]:

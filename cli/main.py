@@ -7,7 +7,9 @@ import os
 import click
 
 from sluice.cli.audit import audit
+from sluice.cli.blueprints import blueprints
 from sluice.cli.context import CliContext
+from sluice.cli.demo import demo
 from sluice.cli.events_cmd import events
 from sluice.cli.executions import executions
 from sluice.cli.projections_cmd import projections
@@ -37,6 +39,8 @@ def cli(ctx: click.Context, data_dir: str, db_url: str | None) -> None:
 
 
 cli.add_command(run)
+cli.add_command(blueprints)
+cli.add_command(demo)
 cli.add_command(server)
 cli.add_command(flow_group)
 cli.add_command(executions)
