@@ -11,7 +11,9 @@ from tests.projections.workload import Plan, run
 
 def _replay(db_url, *args):
     result = sluice(db_url, "executions", "replay", *args)
-    return result, (json.loads(result.stdout) if "--json" in args and result.stdout else None)
+    return result, (
+        json.loads(result.stdout) if "--json" in args and result.stdout else None
+    )
 
 
 def test_replay_to_a_version_shows_the_state_at_that_event(db_url):
@@ -34,7 +36,10 @@ def test_replay_of_the_whole_history_matches_the_views(db_url):
     result, replay = _replay(db_url, "e", "--json")
     assert result.exit_code == 0, result.output
     assert (replay["complete"], replay["mismatches"]) == (True, [])
-    assert (replay["state"]["state"], replay["state"]["attempt_number"]) == ("SUCCESS", 2)
+    assert (replay["state"]["state"], replay["state"]["attempt_number"]) == (
+        "SUCCESS",
+        2,
+    )
     text = sluice(db_url, "executions", "replay", "e").stdout
     assert text.splitlines()[0].endswith("SUCCESS")
     assert "(the whole history folds to what the views hold)" in text
@@ -61,7 +66,10 @@ def test_replay_reports_a_view_that_differs_from_the_fold(db_url):
         conn.execute(EXECUTIONS.update().values(state="RUNNING"))  # a corrupted view
     result, _ = _replay(db_url, "e")
     assert result.exit_code == 1
-    assert "MISMATCH: executions view: RUNNING attempt 1, fold: SUCCESS attempt 1" in result.stderr
+    assert (
+        "MISMATCH: executions view: RUNNING attempt 1, fold: SUCCESS attempt 1"
+        in result.stderr
+    )
 
 
 def test_replay_is_audited_with_who_looked(db_url):
