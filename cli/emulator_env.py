@@ -7,6 +7,7 @@ region make the default chain resolve without an AWS account.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -15,6 +16,8 @@ def start_emulator_env(buckets: tuple[str, ...] = ()) -> Any:
     """Start the emulator, export its endpoint and fake credentials; return it."""
     from sluice.plugins.aws.emulator import start_emulator
 
+    # moto's HTTP server logs every request at INFO: the demo's output is for people.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     emulator = start_emulator()
     os.environ["AWS_ENDPOINT_URL"] = emulator.url
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "emulator")
