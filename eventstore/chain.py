@@ -6,15 +6,32 @@ module, so they chain and check events identically.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from sluice.core.errors import ConcurrencyConflictError
 from sluice.core.ports import ANY_VERSION, AppendResult, StreamAppend, VerifyReport
-from sluice.eventstore.codec import chain_hash, encode_event, row_hash
+from sluice.eventstore.codec import StoredRow, chain_hash, encode_event, row_hash
 
-Row = dict[str, Any]
-"""An `events` row as a column-name mapping (without `recorded_at`)."""
+
+class EventRow(NamedTuple):
+    """An `events` row to insert, in column order (`recorded_at` is the database's)."""
+
+    position: int
+    stream: str
+    version: int
+    type: str
+    schema_version: int
+    data: str
+    actor: str
+    causation_id: str | None
+    correlation_id: str | None
+    idempotency_key: str | None
+    prev_hash: str | None
+    hash: str
+
+
+EVENT_COLUMNS = EventRow._fields
 
 
 class Head(NamedTuple):
@@ -29,7 +46,7 @@ NEW_STREAM = Head(0, None)
 
 def plan_appends(
     appends: Sequence[StreamAppend], heads: dict[str, Head], first_position: int
-) -> tuple[list[Row], list[AppendResult]]:
+) -> tuple[list[EventRow], list[AppendResult]]:
     """The chained rows for `appends`, numbered from `first_position`, and the results.
 
     `heads` holds each stream's current end and is moved along, so one call may append
@@ -38,7 +55,7 @@ def plan_appends(
     Raises:
         ConcurrencyConflictError: a stream is not at its `expected_version`.
     """
-    rows: list[Row] = []
+    rows: list[EventRow] = []
     results: list[AppendResult] = []
     position = first_position
     for append in appends:
@@ -56,14 +73,11 @@ def plan_appends(
                 prev, append.stream, version, type_name, schema_version, data,
                 new.actor, new.causation_id, new.correlation_id, new.idempotency_key,
             )  # fmt: skip
-            rows.append({
-                "position": position, "stream": append.stream, "version": version,
-                "type": type_name, "schema_version": schema_version, "data": data,
-                "actor": new.actor, "causation_id": new.causation_id,
-                "correlation_id": new.correlation_id,
-                "idempotency_key": new.idempotency_key,
-                "prev_hash": prev, "hash": digest,
-            })  # fmt: skip
+            rows.append(EventRow(
+                position, append.stream, version, type_name, schema_version, data,
+                new.actor, new.causation_id, new.correlation_id, new.idempotency_key,
+                prev, digest,
+            ))  # fmt: skip
             prev = digest
             positions.append(position)
             position += 1
@@ -84,29 +98,25 @@ class ChainChecker:
         self._last = NEW_STREAM
         self._bad: tuple[int, str, int, str] | None = None
 
-    def check(self, row: Mapping[Any, Any]) -> None:
+    def check(self, row: StoredRow) -> None:
         """Check one row against its content and against the row before it."""
         self.checked += 1
-        if row["stream"] != self._stream:
-            self._stream, self._stream_bad, self._last = (
-                row["stream"],
-                False,
-                NEW_STREAM,
-            )
+        if row.stream != self._stream:
+            self._stream, self._stream_bad, self._last = row.stream, False, NEW_STREAM
         reason = self._problem(row)
-        self._last = Head(row["version"], row["hash"])
+        self._last = Head(row.version, row.hash)
         if reason is None or self._stream_bad:
             return
         self._stream_bad = True  # the rest of a broken stream adds nothing new
-        if self._bad is None or row["position"] < self._bad[0]:
-            self._bad = (row["position"], row["stream"], row["version"], reason)
+        if self._bad is None or row.position < self._bad[0]:
+            self._bad = (row.position, row.stream, row.version, reason)
 
-    def _problem(self, row: Mapping[Any, Any]) -> str | None:
-        if row["version"] != self._last.version + 1:
-            return f"version {row['version']} follows version {self._last.version}"
-        if row["prev_hash"] != self._last.hash:
+    def _problem(self, row: StoredRow) -> str | None:
+        if row.version != self._last.version + 1:
+            return f"version {row.version} follows version {self._last.version}"
+        if row.prev_hash != self._last.hash:
             return "prev_hash does not match the hash of the event before it"
-        if row["hash"] != row_hash(row):
+        if row.hash != row_hash(row):
             return "hash does not match the event's content"
         return None
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
 
 import msgspec
 
@@ -146,34 +147,63 @@ def chain_hash(
     return hashlib.sha256(payload).hexdigest()
 
 
-def row_hash(row: Mapping[Any, Any]) -> str:
-    """`chain_hash` of a stored row (a mapping with the `events` column names)."""
+class StoredRow(Protocol):
+    """An `events` row read back (a SQLAlchemy `Row`, or the in-memory log's)."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def causation_id(self) -> str | None: ...
+    @property
+    def correlation_id(self) -> str | None: ...
+    @property
+    def idempotency_key(self) -> str | None: ...
+    @property
+    def prev_hash(self) -> str | None: ...
+    @property
+    def hash(self) -> str: ...
+
+
+def row_hash(row: StoredRow) -> str:
+    """`chain_hash` of a stored row."""
     return chain_hash(
-        row["prev_hash"], row["stream"], row["version"], row["type"],
-        row["schema_version"], row["data"], row["actor"], row["causation_id"],
-        row["correlation_id"], row["idempotency_key"],
+        row.prev_hash, row.stream, row.version, row.type, row.schema_version,
+        row.data, row.actor, row.causation_id, row.correlation_id,
+        row.idempotency_key,
     )  # fmt: skip
 
 
-def recorded_event(row: Mapping[Any, Any]) -> RecordedEvent:
+def recorded_event(row: StoredRow, recorded_at: datetime) -> RecordedEvent:
     """The `RecordedEvent` of a stored row (decoded, lifted to the current version)."""
     return RecordedEvent(
-        position=row["position"],
-        stream=row["stream"],
-        version=row["version"],
+        position=row.position,
+        stream=row.stream,
+        version=row.version,
         event=decode_event(
-            row["type"],
-            row["schema_version"],
-            row["data"],
-            position=row["position"],
-            stream=row["stream"],
+            row.type,
+            row.schema_version,
+            row.data,
+            position=row.position,
+            stream=row.stream,
         ),
-        actor=row["actor"],
-        recorded_at=row["recorded_at"],
-        schema_version=row["schema_version"],
-        causation_id=row["causation_id"],
-        correlation_id=row["correlation_id"],
-        idempotency_key=row["idempotency_key"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
+        actor=row.actor,
+        recorded_at=recorded_at,
+        schema_version=row.schema_version,
+        causation_id=row.causation_id,
+        correlation_id=row.correlation_id,
+        idempotency_key=row.idempotency_key,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )

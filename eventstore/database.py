@@ -18,7 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
-from sluice.core.errors import AppendOnlyViolationError, DatabaseUnavailableError
+from sluice.core.errors import (
+    AppendOnlyViolationError,
+    ConcurrencyConflictError,
+    DatabaseUnavailableError,
+)
 from sluice.eventstore.schema import APPEND_ONLY_MARKER
 
 SQLITE_BEGIN = "sluice_sqlite_begin"
@@ -26,6 +30,13 @@ SQLITE_BEGIN = "sluice_sqlite_begin"
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another process's write lock."""
+
+
+_ROLLED_BACK_BY_SERVER = ("40001", "40P01")  # serialization failure, deadlock
+
+
+class WriteRaceError(ConcurrencyConflictError):
+    """Another transaction got in the way of a write; trying again may succeed."""
 
 
 def hide_password(url: str) -> str:
@@ -139,6 +150,8 @@ def translate_errors(url: str) -> Iterator[None]:
         yield
     except sa.exc.DBAPIError as err:
         message = str(err.orig)
+        if getattr(err.orig, "sqlstate", None) in _ROLLED_BACK_BY_SERVER:
+            raise WriteRaceError(message.strip().splitlines()[0]) from err
         if APPEND_ONLY_MARKER in message:
             raise AppendOnlyViolationError(message.splitlines()[0]) from err
         if isinstance(err, sa.exc.OperationalError) or err.connection_invalidated:

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sluice.core.errors import EventLogError
-from sluice.eventstore.chain import Head
+from sluice.core.ports import ANY_VERSION, StreamAppend
+from sluice.eventstore.chain import EVENT_COLUMNS, EventRow, Head
 from sluice.eventstore.schema import events, work_items
 
 XID_SHIFT = 20
@@ -53,6 +56,24 @@ _SQLITE_HEADS = sa.text(
         AND e.version = (SELECT max(version) FROM events AS x WHERE x.stream = s.value)
     """
 )
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+_SQLITE_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+_PG_INSERT = (
+    f"INSERT INTO events ({_COLUMNS}) VALUES "
+    + "("
+    + ", ".join("%s::json" if column == "data" else "%s" for column in EVENT_COLUMNS)
+    + ")"
+)
+_PG_COPY = f"COPY events ({_COLUMNS}) FROM STDIN"
+COPY_FROM_ROWS = 8
+"""From this many rows on, PostgreSQL appends with COPY (below, its extra round trip
+costs more than it saves)."""
+
+_PG_LOCK = sa.text(
+    # unnest yields the (sorted) array in order, so the locks are taken in that order.
+    "SELECT pg_advisory_xact_lock(hashtextextended(s, 0))"
+    " FROM unnest(CAST(:streams AS text[])) AS s"
+)
 _PG_HORIZON = sa.select(
     sa.literal_column(
         f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {XID_SHIFT}"
@@ -70,11 +91,20 @@ class LogDialect:
         self.postgres = name == "postgresql"
 
     def heads(
-        self, conn: sa.Connection, streams: Sequence[str]
+        self, conn: sa.Connection, appends: Sequence[StreamAppend]
     ) -> tuple[int, dict[str, Head]]:
-        """The first position this transaction may use, and where each stream ends."""
+        """The first position this transaction may use, and where each stream ends.
+
+        On PostgreSQL, the streams appended to at ANY_VERSION are locked first (in
+        name order, so that two transactions cannot deadlock): writers at the end of
+        one hot stream then queue instead of racing and retrying.
+        """
+        streams = sorted({append.stream for append in appends})
         if self.postgres:
-            rows = conn.execute(_PG_HEADS, {"streams": list(streams)}).all()
+            anywhere = {a.stream for a in appends if a.expected_version == ANY_VERSION}
+            if anywhere:
+                conn.execute(_PG_LOCK, {"streams": sorted(anywhere)})
+            rows = conn.execute(_PG_HEADS, {"streams": streams}).all()
         else:
             rows = conn.execute(_SQLITE_HEADS, {"streams": json.dumps(streams)}).all()
         if not rows:
@@ -84,6 +114,38 @@ class LogDialect:
             r.stream: Head(r.version, r.hash) for r in rows if r.version is not None
         }
         return base + 1, found
+
+    def insert_events(self, conn: sa.Connection, rows: Sequence[EventRow]) -> None:
+        """Insert prepared rows in the caller's transaction, the fastest way there is.
+
+        Rows go to the driver as tuples: SQLAlchemy's per-row parameter processing
+        was a third of the time of a batch. On PostgreSQL a batch goes through COPY:
+        a multi-row INSERT of 100 rows spent half its time in psycopg rewriting the
+        1,200 placeholders (statements that long are not cached).
+        """
+        if not self.postgres:
+            conn.exec_driver_sql(_SQLITE_INSERT, list(rows))
+            return
+        # Index entries go in by stream name, so that two transactions appending to
+        # the same streams wait for each other in one order (no deadlock).
+        ordered = sorted(rows, key=attrgetter("stream"))
+        if len(rows) < COPY_FROM_ROWS:
+            conn.exec_driver_sql(_PG_INSERT, ordered)
+        else:
+            self._copy_events(conn, ordered)
+
+    @staticmethod
+    def _copy_events(conn: sa.Connection, rows: Sequence[EventRow]) -> None:
+        driver: Any = conn.connection.driver_connection
+        try:
+            with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as err:
+            # Past SQLAlchemy here: wrap the driver's error as it would have.
+            raise sa.exc.DBAPIError.instance(
+                _PG_COPY, None, err, psycopg.Error
+            ) from err
 
     def check_batch_size(self, count: int) -> None:
         """Refuse a transaction with more events than positions can number."""

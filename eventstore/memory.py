@@ -26,8 +26,11 @@ from sluice.core.ports import (
     VerifyReport,
     WorkItem,
 )
-from sluice.eventstore.chain import ChainChecker, Head, Row, plan_appends
+from sluice.eventstore.chain import ChainChecker, EventRow, Head, plan_appends
 from sluice.eventstore.codec import recorded_event
+
+_Stored = tuple[EventRow, datetime]
+"""A row and when it was recorded."""
 
 
 @dataclass
@@ -47,8 +50,8 @@ class InMemoryEventLog:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock
         self._lock = threading.RLock()
-        self._rows: list[Row] = []
-        self._streams: dict[str, list[Row]] = {}
+        self._rows: list[_Stored] = []
+        self._streams: dict[str, list[_Stored]] = {}
         self._keys: set[str] = set()
         self._work: dict[str, _Slot] = {}
         self._seq = 0
@@ -77,11 +80,11 @@ class InMemoryEventLog:
             for lease in completed:
                 self._held(lease)
             heads = {
-                name: Head(rows[-1]["version"], rows[-1]["hash"])
+                name: Head(rows[-1][0].version, rows[-1][0].hash)
                 for name, rows in self._streams.items()
             }
             rows, results = plan_appends(appends, heads, len(self._rows) + 1)
-            keys = [r["idempotency_key"] for r in rows if r["idempotency_key"]]
+            keys = [r.idempotency_key for r in rows if r.idempotency_key]
             repeated = {k for k in keys if k in self._keys or keys.count(k) > 1}
             if repeated:
                 raise DuplicateEventError(
@@ -90,9 +93,8 @@ class InMemoryEventLog:
                 )
             recorded_at = self._now()
             for row in rows:
-                row["recorded_at"] = recorded_at
-                self._rows.append(row)
-                self._streams.setdefault(row["stream"], []).append(row)
+                self._rows.append((row, recorded_at))
+                self._streams.setdefault(row.stream, []).append((row, recorded_at))
             self._keys.update(keys)
             for lease in completed:
                 del self._work[lease.item.key]
@@ -106,7 +108,7 @@ class InMemoryEventLog:
         """A stream's events from `from_version` on, in version order."""
         with self._lock:
             rows = self._streams.get(stream, [])[max(from_version, 1) - 1 :]
-        return [recorded_event(row) for row in rows]
+        return [recorded_event(row, at) for row, at in rows]
 
     def read_all(
         self, after_position: int = 0, limit: int = 1000
@@ -115,7 +117,7 @@ class InMemoryEventLog:
         start = max(after_position, 0)
         with self._lock:
             rows = self._rows[start : start + max(limit, 0)]
-        return [recorded_event(row) for row in rows]
+        return [recorded_event(row, at) for row, at in rows]
 
     def head_position(self) -> int:
         """The last position (every append is visible at once)."""
@@ -142,7 +144,7 @@ class InMemoryEventLog:
         checker = ChainChecker()
         with self._lock:
             for name in sorted(self._streams):
-                for row in self._streams[name]:
+                for row, _ in self._streams[name]:
                     checker.check(row)
         return checker.report()
 

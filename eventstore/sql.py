@@ -27,9 +27,10 @@ from sluice.core.ports import (
     WorkItem,
 )
 from sluice.eventstore import workqueue
-from sluice.eventstore.chain import ChainChecker, plan_appends
+from sluice.eventstore.chain import ChainChecker, EventRow, plan_appends
 from sluice.eventstore.codec import recorded_event
 from sluice.eventstore.database import (
+    WriteRaceError,
     check_connection,
     create_log_engine,
     hide_password,
@@ -45,10 +46,6 @@ RACE_RETRIES = 20
 
 _KEYS_PER_QUERY = 500
 _e = events.c
-
-
-class _RaceLostError(ConcurrencyConflictError):
-    """Another transaction appended to our stream between our read and our insert."""
 
 
 def open_event_log(url: str, *, migrate: bool = True) -> SqlEventLog:
@@ -107,7 +104,7 @@ class SqlEventLog:
     def _fetch(self, query: sa.Select[tuple[object, ...]]) -> list[RecordedEvent]:
         with self._reading() as conn:
             rows = conn.execute(query).all()
-        return [recorded_event(row._mapping) for row in rows]
+        return [recorded_event(row, row.recorded_at) for row in rows]
 
     # --- appending ------------------------------------------------------------------
 
@@ -139,10 +136,12 @@ class SqlEventLog:
             try:
                 with self.transaction() as conn:
                     return self.append_many_in(conn, appends, work, completed)
-            except _RaceLostError:
-                # Only ANY_VERSION appends get here twice: an explicit expected_version
-                # that moved fails the version check on the next attempt.
-                time.sleep(random.uniform(0, 0.001 * (attempt + 1)))  # noqa: S311
+            except WriteRaceError:
+                # Lost a race (or a deadlock) to another writer. The next attempt
+                # reads the heads again: an explicit expected_version that moved fails
+                # its check there; ANY_VERSION appends go on at the new end.
+                backoff = min(0.05, 0.0005 * 2**attempt)
+                time.sleep(random.uniform(0, backoff))  # noqa: S311
         raise ConcurrencyConflictError(
             f"gave up appending after {RACE_RETRIES} races with other writers"
         )
@@ -161,14 +160,12 @@ class SqlEventLog:
         workqueue.complete(conn, completed)
         results: list[AppendResult] = []
         if appends:
-            first, heads = self._dialect.heads(
-                conn, list({a.stream: 0 for a in appends})
-            )
+            first, heads = self._dialect.heads(conn, appends)
             rows, results = plan_appends(appends, heads, first)
             self._dialect.check_batch_size(len(rows))
             if rows:
                 try:
-                    conn.execute(events.insert(), rows)
+                    self._dialect.insert_events(conn, rows)
                 except sa.exc.IntegrityError as err:
                     translated = _translate_unique(err, rows)
                     if translated is None:
@@ -241,7 +238,7 @@ class SqlEventLog:
         engine = self.engine if self._dialect.postgres else self._reader
         with translate_errors(self._url), engine.connect() as conn:
             for row in conn.execution_options(yield_per=2000).execute(query):
-                checker.check(row._mapping)
+                checker.check(row)
         return checker.report()
 
     # --- the work queue -------------------------------------------------------------
@@ -311,21 +308,21 @@ class SqlEventLog:
 
 
 def _translate_unique(
-    err: sa.exc.IntegrityError, rows: Sequence[dict[str, object]]
+    err: sa.exc.IntegrityError, rows: Sequence[EventRow]
 ) -> Exception | None:
     """What a unique violation on `events` means for the caller (None: not ours)."""
     constraint = getattr(getattr(err.orig, "diag", None), "constraint_name", None) or ""
     message = str(err.orig)
     if "idempotency_key" in constraint or "events.idempotency_key" in message:
-        keys = sorted({str(r["idempotency_key"]) for r in rows if r["idempotency_key"]})
+        keys = sorted({r.idempotency_key for r in rows if r.idempotency_key})
         shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
         return DuplicateEventError(
             f"an event with one of the idempotency keys [{shown}] is recorded already; "
             "nothing was written"
         )
     if "stream_version" in constraint or "events.stream, events.version" in message:
-        streams = sorted({str(r["stream"]) for r in rows})
-        return _RaceLostError(
+        streams = sorted({r.stream for r in rows})
+        return WriteRaceError(
             f"another writer appended to {', '.join(streams)} meanwhile"
         )
     return None

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from sluice.core.errors import AppendOnlyViolationError
 from sluice.eventstore import open_event_log
+from sluice.eventstore.chain import EVENT_COLUMNS, EventRow
 from sluice.eventstore.codec import row_hash
 from sluice.eventstore.schema import events
 from tests.eventstore.contract import started
@@ -79,10 +80,10 @@ def test_verify_names_the_next_event_when_a_rewrite_also_fixed_its_hash(log):
     drop_append_only_triggers(log.engine)
     second = positions.positions[1]
     with log.engine.connect() as conn:
-        query = sa.select(events).where(events.c.position == second)
-        row = dict(conn.execute(query).mappings().one())
-    row["actor"] = "user:mallory"
-    update_event(log.engine, second, actor=row["actor"], hash=row_hash(row))
+        query = sa.select(*(events.c[name] for name in EVENT_COLUMNS))
+        stored = conn.execute(query.where(events.c.position == second)).one()
+    forged = EventRow(*stored)._replace(actor="user:mallory")
+    update_event(log.engine, second, actor=forged.actor, hash=row_hash(forged))
     report = log.verify()
     assert (report.first_bad_position, report.first_bad_version) == (
         positions.positions[2], 3,

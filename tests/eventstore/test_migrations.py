@@ -46,7 +46,7 @@ def test_upgrade_from_the_first_revision_keeps_its_events(db_url):
     append = StreamAppend(stream="execution/old", events=[started("t0")])
     rows, _ = plan_appends([append], {}, first_position=1)
     with engine.begin() as conn:
-        conn.execute(events.insert(), rows)
+        conn.execute(events.insert(), [row._asdict() for row in rows])
     engine.dispose()
 
     log = open_event_log(db_url)
