@@ -12,7 +12,7 @@ from sluice.core.errors import TaskError
 from sluice.core.plugin import RunContext, Waiting
 from sluice.core.registry import register_task
 from sluice.plugins.aws._connection import AwsTask
-from sluice.plugins.aws._jobs import started
+from sluice.plugins.aws._jobs import client_token, started
 from sluice.plugins.aws.glue._runs import (
     FAILED_STATES,
     JobRunOutputs,
@@ -21,6 +21,9 @@ from sluice.plugins.aws.glue._runs import (
     job_run_outputs,
     run_status,
 )
+
+RUN_TAG_ARGUMENT = "--sluice-idempotency-key"
+"""Job argument that tags a run with the task run that started it."""
 
 
 @register_task
@@ -32,7 +35,9 @@ class StartJobRun(AwsTask):
     restart never starts a second one. A run ending FAILED, STOPPED, TIMEOUT, ERROR or
     EXPIRED fails the task with Glue's error message. `maxDuration` is both the job's
     Glue timeout (whole minutes, rounded up, as Kestra sends it) and the longest the
-    task waits.
+    task waits. Each run carries a `--sluice-idempotency-key` argument (Glue
+    scripts ignore arguments they do not read), so a retried start finds the run an
+    earlier attempt started instead of starting another.
 
     Example:
         ```yaml
@@ -83,9 +88,16 @@ class StartJobRun(AwsTask):
         )
 
     async def _start(self, ctx: RunContext) -> str:
-        kwargs: dict[str, Any] = {"JobName": self.job_name}
-        if self.arguments:
-            kwargs["Arguments"] = self.arguments
+        # Glue takes no idempotency token: tag the run with one, and reuse a run an
+        # earlier attempt started but could not hand to the engine.
+        token = client_token(ctx)
+        if existing := await self._started_before(token):
+            ctx.info(f"Glue job {self.job_name} run {existing} was started already")
+            return existing
+        kwargs: dict[str, Any] = {
+            "JobName": self.job_name,
+            "Arguments": {**self.arguments, RUN_TAG_ARGUMENT: token},
+        }
         if self.max_duration is not None:
             kwargs["Timeout"] = max(
                 1, math.ceil(self.max_duration.total_seconds() / 60)
@@ -97,3 +109,16 @@ class StartJobRun(AwsTask):
         run_id: str = response["JobRunId"]
         ctx.info(f"Glue job {self.job_name} started run {run_id}")
         return run_id
+
+    async def _started_before(self, token: str) -> str | None:
+        glue = self.client("glue")
+        response = await self.call(
+            f"glue:GetJobRuns {self.job_name}",
+            glue.get_job_runs,
+            JobName=self.job_name,
+            MaxResults=50,
+        )
+        for run in response.get("JobRuns", []):
+            if run.get("Arguments", {}).get(RUN_TAG_ARGUMENT) == token:
+                return str(run["Id"])
+        return None

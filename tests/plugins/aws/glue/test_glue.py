@@ -139,7 +139,7 @@ async def test_start_job_run_fails_not_retryable_when_job_is_missing(
     with pytest.raises(TaskError) as err:
         await task.run(make_run_context(tmp_path))
 
-    assert "glue:StartJobRun nope failed: EntityNotFoundException" in err.value.message
+    assert "nope failed: EntityNotFoundException" in err.value.message
     assert not err.value.retryable
 
 
@@ -242,3 +242,20 @@ async def test_stop_job_run_fails_with_glue_error_for_unknown_run(
         await task.run(make_run_context(tmp_path))
 
     assert "EntityNotFoundException: run jr_missing not found" in err.value.message
+
+
+async def test_start_job_run_retried_start_reuses_the_run_already_started(
+    moto_url, tmp_path
+):
+    _job(moto_url, "etl")
+    set_transition(moto_url, "glue::job_run", {"progression": "manual", "times": 50})
+    task = StartJobRun.model_validate({"jobName": "etl", "endpointOverride": moto_url})
+    # The first attempt started the run but died before its checkpoint was recorded.
+    lost = await task.run(make_run_context(tmp_path, attempt=1))
+
+    again = await task.run(make_run_context(tmp_path, attempt=2))
+
+    assert again.checkpoint["jobRunId"] == lost.checkpoint["jobRunId"]
+    assert len(_glue(moto_url).get_job_runs(JobName="etl")["JobRuns"]) == 1
+    other = await task.run(make_run_context(tmp_path, task_run_id="another-run"))
+    assert other.checkpoint["jobRunId"] != lost.checkpoint["jobRunId"]
