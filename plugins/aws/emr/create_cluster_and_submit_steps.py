@@ -11,8 +11,11 @@ from sluice.core.events import JsonValue
 from sluice.core.plugin import RunContext, TaskOutputs, Waiting
 from sluice.core.registry import register_task
 from sluice.plugins.aws._connection import AwsTask
-from sluice.plugins.aws._jobs import JobStatus, poll_job, started
+from sluice.plugins.aws._jobs import JobStatus, client_token, poll_job, started
 from sluice.plugins.aws.emr._steps import StepConfig, cluster_status
+
+RUN_TAG = "sluice:idempotency-key"
+"""Cluster tag naming the task run that created the cluster."""
 
 
 class ClusterOutputs(TaskOutputs):
@@ -33,7 +36,9 @@ class CreateClusterAndSubmitSteps(AwsTask):
     when the cluster is idle (WAITING) or TERMINATED with every step COMPLETED. Unlike
     Kestra, TERMINATED_WITH_ERRORS, a FAILED or CANCELLED step, or a termination before
     the steps ended fails the task with EMR's reason. After `maxDuration` the task
-    fails; the cluster is left as it is.
+    fails; the cluster is left as it is. The cluster is tagged
+    `sluice:idempotency-key`, so a retried start finds the cluster an earlier attempt
+    created instead of creating another.
 
     Example:
         ```yaml
@@ -114,7 +119,7 @@ class CreateClusterAndSubmitSteps(AwsTask):
             step_states=result.detail["stepStates"],
         )
 
-    def _request(self) -> dict[str, Any]:
+    def _request(self, token: str) -> dict[str, Any]:
         instances: dict[str, Any] = {
             "MasterInstanceType": self.master_instance_type,
             "SlaveInstanceType": self.slave_instance_type,
@@ -134,21 +139,49 @@ class CreateClusterAndSubmitSteps(AwsTask):
             "JobFlowRole": self.job_flow_role,
             "ServiceRole": self.service_role,
             "VisibleToAllUsers": self.visible_to_all_users,
+            "Tags": [{"Key": RUN_TAG, "Value": token}],
         }
         if self.log_uri:
             request["LogUri"] = self.log_uri
         return request
 
     async def _start(self, ctx: RunContext) -> dict[str, JsonValue]:
-        emr = self.client("emr")
-        created = await self.call(
-            f"emr:RunJobFlow {self.cluster_name}", emr.run_job_flow, **self._request()
-        )
-        cluster_id: str = created["JobFlowId"]
-        ctx.info(f"EMR cluster {self.cluster_name} created: {cluster_id}")
+        # RunJobFlow takes no idempotency token: tag the cluster with one, and reuse a
+        # cluster an earlier attempt created but could not hand to the engine.
+        token = client_token(ctx)
+        cluster_id = await self._created_before(token)
+        if cluster_id is None:
+            emr = self.client("emr")
+            created = await self.call(
+                f"emr:RunJobFlow {self.cluster_name}",
+                emr.run_job_flow,
+                **self._request(token),
+            )
+            cluster_id = str(created["JobFlowId"])
+        ctx.info(f"EMR cluster {self.cluster_name}: {cluster_id}")
         steps = await self._steps(cluster_id) if self.steps else []
         # ListSteps returns the newest first; keep submission order.
         return {"jobFlowId": cluster_id, "stepIds": [s["Id"] for s in reversed(steps)]}
+
+    async def _created_before(self, token: str) -> str | None:
+        emr = self.client("emr")
+        listed = await self.call(
+            f"emr:ListClusters {self.cluster_name}",
+            emr.list_clusters,
+            ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"],
+        )
+        for summary in listed.get("Clusters", []):
+            if summary.get("Name") != self.cluster_name:
+                continue
+            described = await self.call(
+                f"emr:DescribeCluster {summary['Id']}",
+                emr.describe_cluster,
+                ClusterId=summary["Id"],
+            )
+            tags = described["Cluster"].get("Tags", [])
+            if {"Key": RUN_TAG, "Value": token} in tags:
+                return str(summary["Id"])
+        return None
 
     async def _steps(self, cluster_id: str) -> list[dict[str, Any]]:
         emr = self.client("emr")

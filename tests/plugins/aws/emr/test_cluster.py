@@ -183,3 +183,18 @@ async def test_delete_cluster_fails_when_termination_protected(moto_url, tmp_pat
 
     with pytest.raises(TaskError, match="termination protected"):
         await task.run(make_run_context(tmp_path))
+
+
+async def test_create_cluster_retried_start_reuses_the_cluster_already_created(
+    moto_url, tmp_path
+):
+    task = _task(moto_url)
+    # The first attempt created the cluster but died before its checkpoint was kept.
+    lost = await task.run(make_run_context(tmp_path, attempt=1))
+
+    again = await task.run(make_run_context(tmp_path, attempt=2))
+    other = await task.run(make_run_context(tmp_path, task_run_id="another-run"))
+
+    assert again.checkpoint == lost.checkpoint
+    assert other.checkpoint["jobFlowId"] != lost.checkpoint["jobFlowId"]
+    assert len(_emr(moto_url).list_clusters()["Clusters"]) == 2
