@@ -66,9 +66,4 @@ class CreateSecret(AwsTask):
             value,
             **kwargs,
         )
-        return SecretVersionOutputs(
-            arn=response["ARN"],
-            name=response["Name"],
-            version_id=response.get("VersionId"),
-            version_stages=["AWSCURRENT"] if response.get("VersionId") else [],
-        )
+        return SecretVersionOutputs.of(response)

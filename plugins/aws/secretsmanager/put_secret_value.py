@@ -21,6 +21,19 @@ class SecretVersionOutputs(TaskOutputs):
     version_id: str | None = None
     version_stages: list[str] = []
 
+    @classmethod
+    def of(cls, response: dict[str, Any]) -> SecretVersionOutputs:
+        """The outputs of a `PutSecretValue` or `CreateSecret` response."""
+        stages = response.get("VersionStages")
+        if stages is None:  # CreateSecret does not say: a first value is current
+            stages = ["AWSCURRENT"] if response.get("VersionId") else []
+        return cls(
+            arn=response["ARN"],
+            name=response["Name"],
+            version_id=response.get("VersionId"),
+            version_stages=stages,
+        )
+
 
 @register_task
 class PutSecretValue(AwsTask):
@@ -67,9 +80,4 @@ class PutSecretValue(AwsTask):
             value,
             **kwargs,
         )
-        return SecretVersionOutputs(
-            arn=response["ARN"],
-            name=response["Name"],
-            version_id=response.get("VersionId"),
-            version_stages=response.get("VersionStages", []),
-        )
+        return SecretVersionOutputs.of(response)
