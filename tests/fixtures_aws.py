@@ -20,25 +20,24 @@ def _post(url: str, body: bytes = b"", content_type: str = "application/json") -
     req = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": content_type}
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(req, timeout=10) as resp:  # loopback only
         resp.read()
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 (random port) for the whole session; yields its URL."""
-    from moto.server import ThreadedMotoServer
+    """A moto server on 127.0.0.1 (random port) for the whole session; yields its URL.
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # Lambda without docker: invoke echoes the payload (see shared/reference/moto-coverage).
-    _post(f"{url}/moto-api/config", json.dumps({"lambda": {"use_docker": False}}).encode())
+    Started by the emulator helper the CLI uses, so Lambda runs without docker (invoke
+    echoes the payload: see shared/reference/moto-coverage).
+    """
+    from sluice.plugins.aws.emulator import start_emulator
+
+    emulator = start_emulator()
     try:
-        yield url
+        yield emulator.url
     finally:
-        server.stop()
+        emulator.stop()
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def aws_env(monkeypatch) -> None:
 
 @pytest.fixture
 def moto_url(moto_server, aws_env) -> Iterator[str]:
-    """The moto server's URL, with state wiped after the test (and transitions unset)."""
+    """The moto server's URL; state wiped after the test (and transitions unset)."""
     from sluice.plugins.aws._connection import clear_caches
 
     clear_caches()
