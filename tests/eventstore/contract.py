@@ -262,6 +262,16 @@ class EventLogContract(WorkQueueContract):
         assert log.read_stream("execution/new") == []
         assert versions(log, "trigger/ns/f/s3") == [1]
 
+    def test_large_batch_raises_duplicate_and_writes_nothing_when_a_key_is_known(
+        self, log
+    ):
+        log.append("execution/a", [started(key="done")], 0)
+        batch = [to(f"execution/{i}", [started(), started()]) for i in range(10)]
+        batch.append(to("execution/a", [started(key="done")]))
+        with pytest.raises(DuplicateEventError, match="done"):
+            log.append_many(batch)
+        assert log.streams("execution/") == ["execution/a"]
+
     def test_append_raises_duplicate_when_key_repeats_within_one_call(self, log):
         with pytest.raises(DuplicateEventError):
             log.append("execution/a", [started(key="k"), started(key="k")], 0)

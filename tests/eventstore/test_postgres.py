@@ -78,6 +78,20 @@ def test_racing_writers_at_the_end_of_one_stream_get_contiguous_versions(log):
     assert log.verify().ok
 
 
+def test_batches_over_shared_streams_in_any_order_never_deadlock(log):
+    streams = [f"execution/{i}" for i in range(6)]
+
+    def writer(n: int) -> None:
+        order = streams[n % 6 :] + streams[: n % 6]  # each thread its own order
+        for _ in range(8):
+            log.append_many([to(s, [started(), started()]) for s in order])
+
+    run_threads(writer, 4)
+    for stream in streams:
+        assert versions(log, stream) == list(range(1, 65))
+    assert log.verify().ok
+
+
 def test_concurrent_claimers_never_get_the_same_item(log):
     log.append_many([], work=[item(f"e1:t{i}:1") for i in range(60)])
     claimed: list[str] = []
