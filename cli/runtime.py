@@ -137,6 +137,15 @@ class Runtime:
         # not an old pause or end replayed from history.
         head = self.log.head_position()
         scheduler = self.scheduler()
+        # Start from the head, not from the beginning of the log: this run only needs
+        # its execution (and what it starts), not every execution ever recorded.
+        flow = self.flows.get(current.namespace, current.flow_id, current.flow_revision)
+        if flow.concurrency is None:
+            # A concurrency limit counts every running execution of the flow, so only
+            # an unlimited flow may skip the history.
+            scheduler.position = head
+            await scheduler.reload(execution_id)
+            scheduler.dirty.add(execution_id)
         stop = asyncio.Event()
 
         def watch(recorded: RecordedEvent) -> None:

@@ -19,12 +19,12 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sluice.core.decide import Evaluator, decide, execution_stream
+from sluice.core.decide import Decision, Evaluator, decide, execution_stream
 from sluice.core.errors import (
     ConcurrencyConflictError, DuplicateEventError, OrchestratorError, StaleLeaseError,
 )  # fmt: skip
 from sluice.core.events import (
-    ExecutionCreated, FlowDeployed, JsonValue, NewEvent, RecordedEvent,
+    ExecutionCreated, ExecutionStarted, FlowDeployed, JsonValue, NewEvent, RecordedEvent,
 )  # fmt: skip
 from sluice.core.expressions import Renderer
 from sluice.core.flow import Flow
@@ -105,16 +105,22 @@ class Scheduler:
             await self.drain()
 
     async def step(self) -> None:
-        """Tail, fire due timers, and decide for every execution that changed."""
+        """Tail, fire due timers, and decide for every execution that changed; the
+        decisions of all executions are appended in one transaction (group commit)."""
         await self.tail()
         now = self.clock.now().timestamp()
         while self.timers and self.timers[0][0] <= now:
             self.dirty.add(heapq.heappop(self.timers)[1])
+        batch: list[tuple[str, Decision, int]] = []
+        starting: dict[tuple[str, str], int] = {}
         for execution_id in sorted(self.dirty, key=self._order):
             self.dirty.discard(execution_id)
-            await self.decide_one(execution_id)
+            decided = await self.decide_for(execution_id, starting)
+            if decided is not None:
+                batch.append(decided)
+        if batch:
+            await self.commit(batch)
         await self.tail()
-
     async def sleep(self, stop: asyncio.Event) -> None:
         timeout = self.poll_interval
         if self.timers:
@@ -174,9 +180,14 @@ class Scheduler:
         state = self.executions[execution_id] = fold(events)
         return state
 
-    async def load(self, execution_id: str) -> tuple[Flow, ExecutionState]:
-        """The flow and the freshest state of an execution (for the worker)."""
-        state = await self.reload(execution_id)
+    async def load(self, execution_id: str, task_run_id: str = "", attempt: int = 0
+                   ) -> tuple[Flow, ExecutionState]:  # fmt: skip
+        """The flow and state of an execution for a worker: the state this scheduler
+        holds when it already has the attempt (it decided it), else read from the log."""
+        state = self.executions.get(execution_id)
+        run = state.task_runs.get(task_run_id) if state else None
+        if state is None or run is None or run.attempt != attempt or run.settled:
+            state = await self.reload(execution_id)
         flow = await asyncio.to_thread(
             self.flows.get, state.namespace, state.flow_id, state.flow_revision)
         return flow, state
@@ -186,39 +197,60 @@ class Scheduler:
                    and s.flow_id == state.flow_id and s.namespace == state.namespace
                    and s.state in ACTIVE)  # fmt: skip
 
-    async def decide_one(self, execution_id: str) -> None:
+    async def decide_for(
+        self, execution_id: str, starting: dict[tuple[str, str], int]
+    ) -> tuple[str, Decision, int] | None:
+        """Decide for one execution; None when there is nothing to append."""
         state = self.executions.get(execution_id)
         if state is None or state.terminal:
-            return
+            return None
         try:
             flow = await asyncio.to_thread(
                 self.flows.get, state.namespace, state.flow_id, state.flow_revision)
+            running = 0
+            key = (state.namespace, state.flow_id)
+            if flow.concurrency is not None:
+                # Count slots taken by decisions in this batch, not yet in the log.
+                running = self.running_count(state) + starting.get(key, 0)
             decision = decide(flow, state, self.clock.now(), self.evaluator,
-                              running_count=self.running_count(state))  # fmt: skip
+                              running_count=running)  # fmt: skip
         except OrchestratorError as err:
             logger.error("cannot decide for execution %s: %s", execution_id, err)
-            return
+            return None
         if decision.next_due is not None:
             heapq.heappush(self.timers, (decision.next_due.timestamp(), execution_id))
         if not decision:
-            return
-        appends = [StreamAppend(
+            return None
+        if any(isinstance(e, ExecutionStarted) for e in decision.events):
+            starting[key] = starting.get(key, 0) + 1
+        return execution_id, decision, state.version
+
+    def appends_of(self, execution_id: str, decision: Decision, version: int) -> list[StreamAppend]:
+        return [StreamAppend(
             stream=execution_stream(execution_id),
             events=[NewEvent(event=e, actor="scheduler", correlation_id=execution_id)  # type: ignore[arg-type]
                     for e in decision.events],
-            expected_version=state.version,
+            expected_version=version,
         ), *decision.others]  # fmt: skip
+
+    async def commit(self, batch: list[tuple[str, Decision, int]]) -> None:
+        """Append every decision in one transaction; when one conflicts (another
+        scheduler decided first), append them one by one and re-decide the losers."""
+        appends = [a for item in batch for a in self.appends_of(*item)]
+        work = [w for _, decision, _ in batch for w in decision.work]
         try:
-            await asyncio.to_thread(self.log.append_many, appends, decision.work)
+            await asyncio.to_thread(self.log.append_many, appends, work)
         except (ConcurrencyConflictError, DuplicateEventError):
-            await self.reload(execution_id)
-            self.dirty.add(execution_id)
-            return
-        if decision.work:
+            for execution_id, decision, version in batch:
+                try:
+                    await asyncio.to_thread(self.log.append_many,
+                                            self.appends_of(execution_id, decision, version),
+                                            decision.work)  # fmt: skip
+                except (ConcurrencyConflictError, DuplicateEventError):
+                    await self.reload(execution_id)
+                    self.dirty.add(execution_id)
+        if work:
             self.wake.set()
-        if flow.concurrency is not None:
-            # The slot this execution took must be seen before the next one is decided.
-            await self.tail()
 
     # --- workers -----------------------------------------------------------------
 

@@ -77,6 +77,60 @@ class BufferedLogger:
         ))  # fmt: skip
 
 
+class Appender:
+    """Group commit for worker writes: the starts and results of many task runs are
+    appended, and their leases completed, in one transaction.
+
+    Each caller awaits its own outcome. When a batch fails (a lease was lost, a race),
+    its items are retried one by one so one bad item cannot fail the others.
+    """
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.pending: list[tuple[list[StreamAppend], list[Lease], asyncio.Future[None]]] = []
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, appends: list[StreamAppend], leases: list[Lease]) -> None:
+        """Append and complete; raise what the append raised (e.g. StaleLeaseError)."""
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.run())
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((appends, leases, future))
+        self.wake.set()
+        await future
+
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            if batch:
+                await self.flush(batch)
+
+    async def flush(
+        self, batch: list[tuple[list[StreamAppend], list[Lease], asyncio.Future[None]]]
+    ) -> None:
+        appends = [a for item in batch for a in item[0]]
+        leases = [lease for item in batch for lease in item[1]]
+        try:
+            await asyncio.to_thread(self.log.append_many, appends, (), leases)
+        except OrchestratorError:
+            for one_appends, one_leases, future in batch:
+                try:
+                    await asyncio.to_thread(self.log.append_many, one_appends, (), one_leases)
+                except OrchestratorError as err:
+                    if not future.done():
+                        future.set_exception(err)
+                else:
+                    if not future.done():
+                        future.set_result(None)
+            return
+        for _, _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+
 class SecretVault:
     """Secret outputs, kept in internal storage beside (never inside) the event log."""
 
@@ -106,17 +160,18 @@ class Worker:
     def __init__(
         self, log: EventLog, storage: Storage, clock: Clock, renderer: Renderer,
         worker_id: str, lease_for: timedelta,
-        load: Callable[[str], Awaitable[tuple[Flow, ExecutionState]]],
+        load: Callable[[str, str, int], Awaitable[tuple[Flow, ExecutionState]]],
     ) -> None:  # fmt: skip
         self.log, self.storage, self.clock, self.renderer = log, storage, clock, renderer
         self.worker_id, self.lease_for, self.load = worker_id, lease_for, load
         self.vault = SecretVault(storage)
+        self.appender = Appender(log)
 
     async def run(self, lease: Lease) -> None:
         """Run one attempt and report it with the lease (never raises)."""
         item = lease.item
         try:
-            flow, state = await self.load(item.execution_id)
+            flow, state = await self.load(item.execution_id, item.task_run_id, item.attempt)
             run = state.task_runs.get(item.task_run_id)
             task = flow.task(run.task_id) if run else None
             if run is None or task is None or run.settled or run.attempt != item.attempt:
@@ -216,18 +271,20 @@ class Worker:
             state="WARNING" if warning else "SUCCESS", secret_outputs=sorted(secret),
         )  # fmt: skip
 
-    async def append(self, lease: Lease, events: list[BaseEvent]) -> None:
+    def _appends(self, lease: Lease, events: list[BaseEvent]) -> list[StreamAppend]:
+        if not events:
+            return []
         stream = f"execution/{lease.item.execution_id}"
         new = [NewEvent(event=e, actor=f"worker:{self.worker_id}") for e in events]  # type: ignore[arg-type]
-        await asyncio.to_thread(
-            self.log.append_many, [StreamAppend(stream=stream, events=new,
-                                                expected_version=ANY_VERSION)])  # fmt: skip
+        return [StreamAppend(stream=stream, events=new, expected_version=ANY_VERSION)]
+
+    async def append(self, lease: Lease, events: list[BaseEvent]) -> None:
+        """Append events for the attempt, keeping its lease."""
+        await self.appender.submit(self._appends(lease, events), [])
 
     async def report(self, lease: Lease, events: list[BaseEvent]) -> None:
-        stream = f"execution/{lease.item.execution_id}"
-        new = [NewEvent(event=e, actor=f"worker:{self.worker_id}") for e in events]  # type: ignore[arg-type]
-        appends = [StreamAppend(stream=stream, events=new, expected_version=ANY_VERSION)]
-        await asyncio.to_thread(self.log.append_many, appends if new else [], (), [lease])
+        """Append the attempt's outcome and complete its lease, in one transaction."""
+        await self.appender.submit(self._appends(lease, events), [lease])
 
     async def flush(self, lines: list[LogLine]) -> None:
         if lines and hasattr(self.log, "append_logs"):

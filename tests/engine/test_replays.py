@@ -67,21 +67,22 @@ def test_replay_shows_the_state_at_any_event_without_side_effects(sluice, tmp_pa
     execution_id, _ = failed_run(sluice, tmp_path)
     log = open_event_log(db_url)
     events = log.read_stream(f"execution/{execution_id}")
-    before = len(log.read_all(0, 100_000))
     log.close()
     created_load = next(e.version for e in events if e.type == "TaskRunCreated"
                         and e.event.task_id == "load")
     result, out = sluice("executions", "replay", execution_id, "--to", str(created_load - 1),
                          "--json")
     assert result.exit_code == 0, out
-    assert "load" not in out or '"load"' not in json.dumps(last_json(out).get("taskRuns", []))
+    assert "load" not in json.dumps(last_json(out).get("taskRuns", []))
     full, out_full = sluice("executions", "replay", execution_id, "--json")
     assert full.exit_code == 0, out_full
     assert "FAILED" in out_full
     log = open_event_log(db_url)
-    after = [e for e in log.read_all(0, 100_000)][before:]
+    unchanged = log.read_stream(f"execution/{execution_id}")
+    audited = [e for e in log.read_stream("audit") if e.event.execution_id == execution_id]
     log.close()
-    assert all(e.stream == "audit" for e in after)
+    assert [e.hash for e in unchanged] == [e.hash for e in events]
+    assert len(audited) == 2
 
 
 def test_restart_reruns_only_the_failed_task_and_keeps_the_failed_attempt(sluice, tmp_path, db_url):
