@@ -99,6 +99,14 @@ class Trigger(AwsPollingTrigger, KeySelection):
     move_to: MoveTo | None = None
     on: Literal["CREATE", "UPDATE", "CREATE_OR_UPDATE"] = "CREATE_OR_UPDATE"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on_key(cls, data: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads the key `on:` as the boolean True.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _move_is_safe(self) -> Trigger:
         if self.max_files < 1:

@@ -44,3 +44,12 @@ def test_types_are_registered_with_kestra_names(name):
 
     assert lookup(cls.type_name) is cls
     assert lookup(f"io.kestra.plugin.{cls.type_name}") is cls
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_json_schema_uses_kestra_property_names(name):
+    schema = getattr(package, name).model_json_schema(by_alias=True)
+
+    assert "bucket" in schema["properties"] or "from" in schema["properties"]
+    assert "endpointOverride" in schema["properties"]
+    assert not any("_" in prop for prop in schema["properties"])

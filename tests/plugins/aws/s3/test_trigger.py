@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from sluice.plugins.aws.s3.trigger import Trigger
@@ -404,3 +405,9 @@ def test_trigger_reads_kestra_properties():
 
     assert trigger.interval.total_seconds() == 30
     assert trigger.move_to.bucket == "archive"
+
+
+def test_trigger_reads_on_key_that_yaml_turned_into_true():
+    props = yaml.safe_load("bucket: b\non: UPDATE\n")
+
+    assert Trigger.model_validate(props).on == "UPDATE"
