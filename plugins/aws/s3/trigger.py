@@ -19,7 +19,8 @@ of objects that left the bucket are forgotten).
 
 With `action` MOVE or DELETE, `actionOn: TRIGGER` acts in `after_fire` (once the fire
 is recorded); an object that fired but is still there at the next poll (the action
-failed or the process stopped) is acted on then, without firing again.
+failed or the process stopped) is acted on then, without firing again (an action that
+fails again is logged and retried at the following poll; new objects still fire).
 `actionOn: SUCCESS` acts in `after_execution` when the run ended SUCCESS or WARNING; a
 failed run leaves the file. Actions apply only to the version that fired (ETag).
 With MOVE or DELETE an object's LastModified is part of its identity too, so the same
@@ -155,7 +156,11 @@ class Trigger(AwsPollingTrigger, KeySelection):
             scan.pending.extend(c.item for c in scan.chosen if self._acts_now)
             fires = []
         for item in scan.pending:
-            await act(self, ctx, item["Key"], item.get("ETag"))
+            try:
+                await act(self, ctx, item["Key"], item.get("ETag"))
+            except TaskError as err:
+                # New objects must still fire: a failing action waits for next poll.
+                ctx.logger.log(logging.WARNING, f"{err.message}; retried next poll")
         if fires:
             ctx.logger.log(logging.INFO, f"{len(scan.chosen)} objects fire")
         return PollResult(fires=fires, cursor=cursor.dump())

@@ -4,6 +4,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from sluice.core.errors import TaskError
 from sluice.plugins.aws.s3.trigger import Trigger
 from tests.plugin_context import EngineRecorder
 from tests.plugins.aws.s3.conftest import (
@@ -411,3 +412,23 @@ def test_trigger_reads_on_key_that_yaml_turned_into_true():
     props = yaml.safe_load("bucket: b\non: UPDATE\n")
 
     assert Trigger.model_validate(props).on == "UPDATE"
+
+
+async def test_trigger_keeps_firing_when_a_pending_action_fails(
+    s3, conn, bucket, engine
+):
+    put_objects(s3, bucket, ["a"])
+    trigger = make_trigger(
+        conn, bucket, action="MOVE", moveTo={"bucket": "no-such-archive-bucket"}
+    )
+    first = await poll(engine, trigger, after_fire=False)
+    with pytest.raises(TaskError, match="NoSuchBucket"):
+        await trigger.after_fire(engine.context(), first[0], "exec-1")
+    put_objects(s3, bucket, ["b"])
+
+    ctx = engine.context()
+    second = engine.record(await trigger.poll(ctx))
+
+    assert [f.variables["key"] for f in second] == ["b"]
+    assert any("retried next poll" in m for m in ctx.logger.warnings)
+    assert all_keys(s3, bucket) == ["a", "b"]
