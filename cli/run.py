@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sluice.cli.context import CliContext, pass_cli
-from sluice.cli.runtime import Runtime, default_actor, parse_pairs
+from sluice.cli.runtime import Runtime, default_actor, parse_pairs, run_async
 from sluice.core.errors import (
     ConcurrencyConflictError, FlowValidationError, InputError, InvalidCommandError,
 )  # fmt: skip
@@ -146,7 +146,7 @@ def run(cli: CliContext, flow_file: str, inputs: tuple[str, ...], as_json: bool,
     if not as_json:
         click.echo(f"execution {execution_id} of {flow.namespace}/{flow.id} (revision {flow.revision})")
     progress = Progress(runtime, execution_id, quiet=as_json)
-    state = asyncio.run(runtime.drive(execution_id, stop_when_settled, progress))
+    state = run_async(runtime.drive(execution_id, stop_when_settled, progress))
     finish(runtime, state, as_json)
 
 
@@ -170,7 +170,7 @@ def resume(cli: CliContext, execution_id: str, inputs: tuple[str, ...], actor: s
     click.echo(f"execution {execution_id} resumed by {who}", err=as_json)
     if wait:
         progress = Progress(runtime, execution_id, quiet=as_json)
-        state = asyncio.run(runtime.drive(execution_id, _settled_after_resume, progress))
+        state = run_async(runtime.drive(execution_id, _settled_after_resume, progress))
         finish(runtime, state, as_json)
 
 
@@ -215,7 +215,7 @@ def kill(cli: CliContext, execution_id: str, actor: str | None) -> None:
         sys.exit(2)
     event = ExecutionKillRequested(by=who.removeprefix("user:"))
     runtime.log.append(f"execution/{execution_id}", [NewEvent(event=event, actor=who)], -1)
-    final = asyncio.run(runtime.drive(execution_id, lambda s: s.terminal))
+    final = run_async(runtime.drive(execution_id, lambda s: s.terminal))
     click.echo(f"execution {execution_id} {final.state}")
 
 
@@ -283,7 +283,7 @@ def restart(cli: CliContext, execution_id: str, actor: str | None, wait: bool,
                f"(attempt {event.attempt_number}: {', '.join(event.task_run_ids)})", err=as_json)  # fmt: skip
     if wait:
         progress = Progress(runtime, execution_id, quiet=as_json)
-        final = asyncio.run(runtime.drive(execution_id, stop_when_settled, progress))
+        final = run_async(runtime.drive(execution_id, stop_when_settled, progress))
         finish(runtime, final, as_json)
 
 
@@ -310,7 +310,7 @@ def replay_from(cli: CliContext, execution_id: str, task_id: str, inputs: tuple[
     click.echo(f"execution {new_id} replays {execution_id} from {task_id!r}", err=as_json)
     if wait:
         progress = Progress(runtime, new_id, quiet=as_json)
-        final = asyncio.run(runtime.drive(new_id, stop_when_settled, progress))
+        final = run_async(runtime.drive(new_id, stop_when_settled, progress))
         finish(runtime, final, as_json)
     elif as_json:
         click.echo(json.dumps({"id": new_id, "originalId": execution_id, "fromTask": task_id}))

@@ -184,3 +184,12 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
             raise ValueError(f"--input {pair!r} is not KEY=VALUE")
         found[key] = value
     return found
+
+
+def run_async(main: Any) -> Any:
+    """Run a coroutine on uvloop when it is installed (the `fast` extra), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sluice.cli.context import CliContext, pass_cli
-from sluice.cli.runtime import Runtime
+from sluice.cli.runtime import Runtime, run_async
 from sluice.core.errors import FlowValidationError
 from sluice.core.events import ExecutionEnded, FlowDeployed, RecordedEvent
 from sluice.core.flow import Flow
@@ -135,7 +135,7 @@ def server(cli: CliContext, flows_dir: str | None, aws_emulator: bool) -> None:
         await Server(runtime).run(stop)
 
     try:
-        asyncio.run(main())
+        run_async(main())
     finally:
         if emulator is not None:
             emulator.stop()
