@@ -29,9 +29,10 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sluice.core.errors import EventLogError
+from sluice.core.errors import DuplicateEventError, EventLogError
 from sluice.core.ports import ANY_VERSION, StreamAppend
 from sluice.eventstore.chain import EVENT_COLUMNS, EventRow, Head
+from sluice.eventstore.database import WriteRaceError
 from sluice.eventstore.schema import events, work_items
 
 XID_SHIFT = 20
@@ -122,17 +123,27 @@ class LogDialect:
         was a third of the time of a batch. On PostgreSQL a batch goes through COPY:
         a multi-row INSERT of 100 rows spent half its time in psycopg rewriting the
         1,200 placeholders (statements that long are not cached).
+
+        Raises:
+            DuplicateEventError: an idempotency key is recorded already.
+            WriteRaceError: another transaction appended the same stream version.
         """
-        if not self.postgres:
-            conn.exec_driver_sql(_SQLITE_INSERT, list(rows))
-            return
-        # Index entries go in by stream name, so that two transactions appending to
-        # the same streams wait for each other in one order (no deadlock).
-        ordered = sorted(rows, key=attrgetter("stream"))
-        if len(rows) < COPY_FROM_ROWS:
-            conn.exec_driver_sql(_PG_INSERT, ordered)
-        else:
-            self._copy_events(conn, ordered)
+        try:
+            if not self.postgres:
+                conn.exec_driver_sql(_SQLITE_INSERT, list(rows))
+                return
+            # Index entries go in by stream name, so that two transactions appending
+            # to the same streams wait for each other in one order (no deadlock).
+            ordered = sorted(rows, key=attrgetter("stream"))
+            if len(rows) < COPY_FROM_ROWS:
+                conn.exec_driver_sql(_PG_INSERT, ordered)
+            else:
+                self._copy_events(conn, ordered)
+        except sa.exc.IntegrityError as err:
+            translated = _unique_violation(err, rows)
+            if translated is None:
+                raise
+            raise translated from err
 
     @staticmethod
     def _copy_events(conn: sa.Connection, rows: Sequence[EventRow]) -> None:
@@ -169,3 +180,24 @@ class LogDialect:
         """An INSERT into `work_items` keeping the existing item on a repeated key."""
         module: Any = postgresql if self.postgres else sqlite
         return module.insert(work_items).on_conflict_do_nothing(index_elements=["key"])
+
+
+def _unique_violation(
+    err: sa.exc.IntegrityError, rows: Sequence[EventRow]
+) -> Exception | None:
+    """What a unique violation on `events` means for the caller (None: not ours)."""
+    constraint = getattr(getattr(err.orig, "diag", None), "constraint_name", None) or ""
+    message = str(err.orig)
+    if "idempotency_key" in constraint or "events.idempotency_key" in message:
+        keys = sorted({r.idempotency_key for r in rows if r.idempotency_key})
+        shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+        return DuplicateEventError(
+            f"an event with one of the idempotency keys [{shown}] is recorded already; "
+            "nothing was written"
+        )
+    if "stream_version" in constraint or "events.stream, events.version" in message:
+        streams = sorted({r.stream for r in rows})
+        return WriteRaceError(
+            f"another writer appended to {', '.join(streams)} meanwhile"
+        )
+    return None

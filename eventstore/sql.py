@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from sluice.core.errors import ConcurrencyConflictError, DuplicateEventError
+from sluice.core.errors import ConcurrencyConflictError
 from sluice.core.events import NewEvent, RecordedEvent
 from sluice.core.ports import (
     AppendResult,
@@ -27,7 +27,7 @@ from sluice.core.ports import (
     WorkItem,
 )
 from sluice.eventstore import workqueue
-from sluice.eventstore.chain import ChainChecker, EventRow, plan_appends
+from sluice.eventstore.chain import ChainChecker, plan_appends
 from sluice.eventstore.codec import recorded_event
 from sluice.eventstore.database import (
     WriteRaceError,
@@ -42,9 +42,10 @@ from sluice.eventstore.migrate import upgrade
 from sluice.eventstore.schema import events, task_logs
 
 RACE_RETRIES = 20
-"""How often an `ANY_VERSION` append is retried when another writer took its version."""
+"""How often an append is retried after losing a race (or a deadlock) to a writer."""
 
 _KEYS_PER_QUERY = 500
+_LOG_COLUMNS = ("execution_id", "task_run_id", "attempt", "level", "message", "at")
 _e = events.c
 
 
@@ -164,13 +165,7 @@ class SqlEventLog:
             rows, results = plan_appends(appends, heads, first)
             self._dialect.check_batch_size(len(rows))
             if rows:
-                try:
-                    self._dialect.insert_events(conn, rows)
-                except sa.exc.IntegrityError as err:
-                    translated = _translate_unique(err, rows)
-                    if translated is None:
-                        raise
-                    raise translated from err
+                self._dialect.insert_events(conn, rows)
         workqueue.enqueue(conn, self._dialect, work)
         return results
 
@@ -268,61 +263,19 @@ class SqlEventLog:
 
     def append_logs(self, lines: Sequence[LogLine]) -> None:
         """Store task-run log lines (secrets already masked)."""
-        if not lines:
-            return
-        rows = [
-            {"execution_id": line.execution_id, "task_run_id": line.task_run_id,
-             "attempt": line.attempt, "level": line.level, "message": line.message,
-             "at": line.at}
-            for line in lines
-        ]  # fmt: skip
-        with self.transaction() as conn:
-            conn.execute(task_logs.insert(), rows)
+        if lines:
+            rows = [{f: getattr(line, f) for f in _LOG_COLUMNS} for line in lines]
+            with self.transaction() as conn:
+                conn.execute(task_logs.insert(), rows)
 
     def read_logs(self, execution_id: str, after_id: int = 0) -> list[LogLine]:
         """An execution's log lines after `after_id`, oldest first."""
         c = task_logs.c
-        query = (
-            sa.select(task_logs)
-            .where(c.execution_id == execution_id, c.id > after_id)
-            .order_by(c.id)
-        )
+        where = (c.execution_id == execution_id) & (c.id > after_id)
         with self._reading() as conn:
-            rows = conn.execute(query).all()
-        return [
-            LogLine(
-                execution_id=r.execution_id,
-                task_run_id=r.task_run_id,
-                attempt=r.attempt,
-                level=r.level,
-                message=r.message,
-                at=r.at,
-                id=r.id,
-            )
-            for r in rows
-        ]
+            rows = conn.execute(sa.select(task_logs).where(where).order_by(c.id)).all()
+        return [LogLine(**row._mapping) for row in rows]
 
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
-
-
-def _translate_unique(
-    err: sa.exc.IntegrityError, rows: Sequence[EventRow]
-) -> Exception | None:
-    """What a unique violation on `events` means for the caller (None: not ours)."""
-    constraint = getattr(getattr(err.orig, "diag", None), "constraint_name", None) or ""
-    message = str(err.orig)
-    if "idempotency_key" in constraint or "events.idempotency_key" in message:
-        keys = sorted({r.idempotency_key for r in rows if r.idempotency_key})
-        shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-        return DuplicateEventError(
-            f"an event with one of the idempotency keys [{shown}] is recorded already; "
-            "nothing was written"
-        )
-    if "stream_version" in constraint or "events.stream, events.version" in message:
-        streams = sorted({r.stream for r in rows})
-        return WriteRaceError(
-            f"another writer appended to {', '.join(streams)} meanwhile"
-        )
-    return None

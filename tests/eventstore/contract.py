@@ -5,94 +5,19 @@ A backend's test module subclasses `EventLogContract` and provides a `log` fixtu
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from sluice.core.errors import ConcurrencyConflictError, DuplicateEventError
 from sluice.core.events import NewEvent, TaskRunStarted
-from sluice.core.ports import ANY_VERSION, LogLine, StreamAppend
+from sluice.core.ports import ANY_VERSION, LogLine
+from tests.eventstore.builders import started, to, versions, wait_readable
+from tests.eventstore.contract_concurrency import ConcurrencyContract
 from tests.eventstore.contract_queue import T0, WorkQueueContract
 
 
-def started(task: str = "t1", *, key: str | None = None, actor: str = "worker:w1"):
-    """A small real event, optionally with an idempotency key."""
-    return NewEvent(
-        event=TaskRunStarted(task_run_id=task, attempt=1, worker="w1"),
-        actor=actor,
-        idempotency_key=key,
-    )
-
-
-def to(stream: str, events, expected: int = ANY_VERSION) -> StreamAppend:
-    return StreamAppend(stream=stream, events=events, expected_version=expected)
-
-
-def wait_readable(log, position: int, timeout: float = 10.0) -> None:
-    """Wait until a gap-free reader may read up to `position`.
-
-    On PostgreSQL the horizon is the oldest transaction still writing anywhere in the
-    cluster, so a row is readable shortly after its commit, not always at once.
-    """
-    deadline = time.monotonic() + timeout
-    while log.head_position() < position:
-        assert time.monotonic() < deadline, f"position {position} never became readable"
-        time.sleep(0.01)
-
-
-def versions(log, stream: str) -> list[int]:
-    return [e.version for e in log.read_stream(stream)]
-
-
-def run_threads(target, count: int) -> None:
-    """Run `target(n)` in `count` threads at once; re-raise the first error."""
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            target(n)
-        except BaseException as err:  # noqa: BLE001  (re-raised below, in the test)
-            errors.append(err)
-
-    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def tail_while_threads_append(log, writers: int = 4, each: int = 25) -> None:
-    """A reader tailing `read_all` while threads append sees each event once."""
-    expected = writers * each
-    seen: list[int] = []
-
-    def tail() -> None:
-        position, deadline = 0, time.monotonic() + 20
-        while len(seen) < expected and time.monotonic() < deadline:
-            batch = log.read_all(position, limit=30)
-            seen.extend(e.position for e in batch)
-            position = batch[-1].position if batch else position
-
-    def write(n: int) -> None:
-        for i in range(each):
-            log.append(f"execution/{n}", [started()], i)
-
-    reader = threading.Thread(target=tail)
-    reader.start()
-    run_threads(write, writers)
-    reader.join()
-    assert len(seen) == expected
-    assert seen == sorted(set(seen))
-
-
-class EventLogContract(WorkQueueContract):
+class EventLogContract(WorkQueueContract, ConcurrencyContract):
     """Appending, reading, conflicts, idempotency, atomicity, verification, logs."""
 
     @pytest.fixture
@@ -250,15 +175,12 @@ class EventLogContract(WorkQueueContract):
     # --- idempotency ---------------------------------------------------------------
 
     def test_append_raises_duplicate_when_idempotency_key_is_recorded(self, log):
-        log.append("trigger/ns/f/s3", [started(key="s3://bucket/a.csv@etag1")], 0)
-        with pytest.raises(DuplicateEventError):
-            log.append_many([
-                to("execution/new", [started()]),
-                StreamAppend(
-                    stream="trigger/ns/f/s3",
-                    events=[started(key="s3://bucket/a.csv@etag1")],
-                ),
-            ])  # fmt: skip
+        fired = started(key="s3://bucket/a.csv@etag1")
+        log.append("trigger/ns/f/s3", [fired], 0)
+        with pytest.raises(DuplicateEventError, match=r"a\.csv@etag1"):
+            log.append_many(
+                [to("execution/new", [started()]), to("trigger/ns/f/s3", [fired])]
+            )
         assert log.read_stream("execution/new") == []
         assert versions(log, "trigger/ns/f/s3") == [1]
 
@@ -313,63 +235,3 @@ class EventLogContract(WorkQueueContract):
         assert lines[0].at == T0
         assert lines[0].task_run_id == "t1"
         assert [x.message for x in log.read_logs("e1", after_id=lines[0].id)] == ["two"]
-
-    # --- concurrent writers --------------------------------------------------------
-
-    @settings(
-        max_examples=25,
-        deadline=None,
-        # One `log` serves every example (streams are fresh per example), and each
-        # backend's subclass runs this same method: both are intended.
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
-    @given(
-        steps=st.lists(
-            st.tuples(
-                st.integers(0, 2),  # writer
-                st.sampled_from(["read", "expected", "any"]),
-                st.integers(0, 2),  # stream
-                st.integers(1, 3),  # events
-            ),
-            max_size=25,
-        )
-    )
-    def test_interleaved_writers_leave_streams_contiguous_and_chained(self, log, steps):
-        prefix = f"execution/{uuid.uuid4().hex[:8]}/"
-        seen: dict[tuple[int, int], int] = {}  # (writer, stream) -> version it read
-        written = [0, 0, 0]
-        for writer, action, stream_index, count in steps:
-            stream = f"{prefix}{stream_index}"
-            if action == "read":
-                seen[writer, stream_index] = log.stream_version(stream)
-                continue
-            new = [started(f"t{writer}") for _ in range(count)]
-            expected = seen.get((writer, stream_index), 0)
-            if action == "any":
-                log.append(stream, new, ANY_VERSION)
-            elif expected != written[stream_index]:
-                with pytest.raises(ConcurrencyConflictError):
-                    log.append(stream, new, expected)
-                continue
-            else:
-                log.append(stream, new, expected)
-            written[stream_index] += count
-        for index, count in enumerate(written):
-            assert versions(log, f"{prefix}{index}") == list(range(1, count + 1))
-        assert log.verify().ok
-
-    def test_threads_appending_at_the_end_leave_streams_contiguous(self, log):
-        def writer(n: int) -> None:
-            for i in range(10):
-                log.append(f"execution/{i % 2}", [started(f"w{n}")], ANY_VERSION)
-
-        run_threads(writer, 4)
-        assert versions(log, "execution/0") == list(range(1, 21))
-        assert versions(log, "execution/1") == list(range(1, 21))
-        assert log.verify().ok
-
-    def test_tailing_reader_sees_every_event_once_while_threads_append(self, log):
-        tail_while_threads_append(log)

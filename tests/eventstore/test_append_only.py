@@ -10,7 +10,7 @@ from sluice.eventstore import open_event_log
 from sluice.eventstore.chain import EVENT_COLUMNS, EventRow
 from sluice.eventstore.codec import row_hash
 from sluice.eventstore.schema import events
-from tests.eventstore.contract import started
+from tests.eventstore.builders import started
 from tests.eventstore.raw import drop_append_only_triggers, update_event
 
 

@@ -7,7 +7,7 @@ import pytest
 from sluice.core.errors import EventDecodeError
 from sluice.core.events import TaskRunStarted
 from sluice.eventstore import open_event_log, register_upcaster, upcasters
-from tests.eventstore.contract import started, wait_readable
+from tests.eventstore.builders import started, wait_readable
 from tests.eventstore.raw import insert_row
 
 

@@ -13,7 +13,7 @@ from sluice.eventstore.chain import plan_appends
 from sluice.eventstore.database import create_log_engine
 from sluice.eventstore.migrate import current_revision, head_revision, upgrade
 from sluice.eventstore.schema import events, metadata
-from tests.eventstore.contract import started
+from tests.eventstore.builders import started
 
 
 def tables(engine: sa.Engine) -> set[str]:

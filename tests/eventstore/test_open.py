@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from sluice.core.errors import DatabaseUnavailableError
 from sluice.eventstore import open_event_log
-from tests.eventstore.contract import started
+from tests.eventstore.builders import started
 
 
 def test_open_raises_unavailable_without_the_password_when_server_refuses():

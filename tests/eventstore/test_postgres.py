@@ -9,14 +9,8 @@ import sqlalchemy as sa
 
 from sluice.core.ports import ANY_VERSION
 from sluice.eventstore import open_event_log
-from tests.eventstore.contract import (
-    run_threads,
-    started,
-    tail_while_threads_append,
-    to,
-    versions,
-    wait_readable,
-)
+from tests.eventstore.builders import started, to, versions, wait_readable
+from tests.eventstore.contract_concurrency import run_threads, tail_while_threads_append
 from tests.eventstore.contract_queue import LEASE, T0, item
 
 pytestmark = pytest.mark.postgres

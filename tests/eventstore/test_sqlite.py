@@ -11,7 +11,7 @@ import pytest
 
 from sluice.core.ports import ANY_VERSION
 from sluice.eventstore import open_event_log
-from tests.eventstore.contract import started, to, versions
+from tests.eventstore.builders import started, to, versions
 
 
 @pytest.fixture
