@@ -48,13 +48,13 @@ def hide_password(url: str) -> str:
     start = url.find("://")
     if start < 0:
         return "<a database URL that does not parse>" if "@" in url else url
-    at = url.split("?", 1)[0].rfind("@")
+    at = url.rfind("@")  # the last one: erring towards hiding too much
     colon = url.find(":", start + 3, at) if at > start else -1
     return url if colon < 0 else f"{url[: colon + 1]}***{url[at:]}"
 
 
 def _normalise(url: str) -> URL:
-    if not url.startswith("sqlite") and url.split("?", 1)[0].count("@") > 1:
+    if not url.startswith("sqlite") and url.count("@") > 1:
         # Parsed, the rest of the password would become the host name, and the
         # driver's "cannot resolve host" message would show it.
         raise ValueError("percent-encode the special characters of the password")

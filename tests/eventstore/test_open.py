@@ -35,6 +35,7 @@ def test_open_raises_unavailable_when_sqlite_directory_is_missing(tmp_path):
         "not a url at all :hunter2@",
         "postgresql+psycopg://admin:hunter2@db.example:notaport/sluice",
         "postgresql+psycopg://admin:hun@ter2@db.example/sluice",
+        "postgresql+psycopg://admin:hun@t:/?#[]%ter2@db.example/sluice",
     ],
 )
 def test_open_raises_unavailable_without_the_password_when_url_is_unsupported(url):
