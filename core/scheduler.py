@@ -103,6 +103,7 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await dispatcher
             await self.drain()
+            await self.worker.appender.close()
 
     async def step(self) -> None:
         """Tail, fire due timers, and decide for every execution that changed; the

@@ -100,6 +100,17 @@ class Appender:
         self.wake.set()
         await future
 
+    async def close(self) -> None:
+        """Flush what is pending and stop."""
+        if self.pending:
+            batch, self.pending = self.pending, []
+            await self.flush(batch)
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
     async def run(self) -> None:
         while True:
             await self.wake.wait()
