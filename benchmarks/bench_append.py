@@ -27,6 +27,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,7 +40,11 @@ from sluice.eventstore.chain import EVENT_COLUMNS, EventRow, plan_appends
 BATCH = 100
 STREAMS_PER_BATCH = 50
 _ids = itertools.count(1)
-_raw_positions = itertools.count(-1, -1)  # below every position sluice gives out
+# PostgreSQL: above every position sluice gives out, ascending like them (descending
+# keys would all land on the table's first page). SQLite: None, the next rowid.
+_raw_positions = itertools.count(1 << 62)
+INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
+RawWrite = Callable[[Any, list[EventRow]], None]
 
 
 def new_event(execution: str) -> NewEvent:
@@ -68,7 +74,7 @@ def batch_appends() -> list[StreamAppend]:
     return appends
 
 
-def raw_rows(batches: int, per_batch: int) -> list[list[EventRow]]:
+def raw_rows(batches: int, per_batch: int, pg: bool) -> list[list[EventRow]]:
     """Prepared rows (chained, hashed) for the raw inserts, in streams of their own."""
     out = []
     for _ in range(batches):
@@ -76,7 +82,8 @@ def raw_rows(batches: int, per_batch: int) -> list[list[EventRow]]:
         rows, _ = plan_appends(appends, {}, 0)
         out.append([
             row._replace(
-                position=next(_raw_positions), stream=f"raw/{row.stream}",
+                position=next(_raw_positions) if pg else None,
+                stream=f"raw/{row.stream}",
                 idempotency_key=f"raw:{row.idempotency_key}",
             )
             for row in rows[:per_batch]
@@ -84,50 +91,70 @@ def raw_rows(batches: int, per_batch: int) -> list[list[EventRow]]:
     return out
 
 
-def raw_insert(log: SqlEventLog, batches: list[list[EventRow]]) -> list[float]:
-    """Insert each batch with one multi-row INSERT and commit; seconds per batch."""
-    pg = log.dialect_name == "postgresql"
-    mark = "%s" if pg else "?"
-    json = f"{mark}::json" if pg else mark
-    one = "(" + ", ".join(json if c == "data" else mark for c in EVENT_COLUMNS) + ")"
-    times = []
-    raw = log.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for rows in batches:
-            sql = (
-                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
-                + ", ".join([one] * len(rows))
-            )
-            params = [v for row in rows for v in row]
-            start = time.perf_counter()
-            if not pg:
-                cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(sql, params)
-            raw.commit()
-            times.append(time.perf_counter() - start)
-    finally:
-        raw.close()
-    return times
-
-
-def raw_copy(log: SqlEventLog, batches: list[list[EventRow]]) -> list[float]:
-    """PostgreSQL only: COPY each batch and commit; seconds per batch."""
-    sql = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+def _timed_batches(
+    log: SqlEventLog, batches: list[list[EventRow]], write: RawWrite
+) -> list[float]:
+    """Write each batch in its own transaction through the bare driver connection."""
     times = []
     raw = log.engine.raw_connection()
     try:
         driver = raw.driver_connection
         for rows in batches:
             start = time.perf_counter()
-            with driver.cursor() as cursor, cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with closing(driver.cursor()) as cursor:
+                if log.dialect_name == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                write(cursor, rows)
             driver.commit()
             times.append(time.perf_counter() - start)
     finally:
         raw.close()
     return times
+
+
+def _placeholders(pg: bool) -> str:
+    mark = "%s" if pg else "?"
+    return (
+        "("
+        + ", ".join(
+            f"{mark}::json" if pg and c == "data" else mark for c in EVENT_COLUMNS
+        )
+        + ")"
+    )
+
+
+def multirow_insert(pg: bool) -> RawWrite:
+    """One INSERT … VALUES (…), (…), … per batch."""
+    one = _placeholders(pg)
+
+    def write(cursor: Any, rows: list[EventRow]) -> None:
+        values = ", ".join([one] * len(rows))
+        cursor.execute(f"{INSERT} VALUES {values}", [v for row in rows for v in row])
+
+    return write
+
+
+def executemany(pg: bool) -> RawWrite:
+    """The driver's executemany of a one-row INSERT (SQLite: one prepared statement)."""
+    sql = f"{INSERT} VALUES {_placeholders(pg)}"
+    return lambda cursor, rows: cursor.executemany(sql, rows)
+
+
+def copy(pg: bool) -> RawWrite:
+    """PostgreSQL's COPY FROM STDIN."""
+
+    def write(cursor: Any, rows: list[EventRow]) -> None:
+        with cursor.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as out:
+            for row in rows:
+                out.write_row(row)
+
+    return write
+
+
+RAW_WAYS: dict[str, dict[str, Callable[[bool], RawWrite]]] = {
+    "sqlite": {"multi-row INSERT": multirow_insert, "executemany": executemany},
+    "postgresql": {"multi-row INSERT": multirow_insert, "COPY": copy},
+}
 
 
 def sluice_batches(log: SqlEventLog, batches: int) -> list[float]:
@@ -159,54 +186,53 @@ def pct(values: list[float], q: float) -> float:
 def measure(
     log: SqlEventLog, runs: int, batches: int, singles: int
 ) -> dict[str, float]:
-    """Medians over `runs` interleaved rounds of the four measurements."""
+    """Medians over `runs` interleaved rounds of every measurement."""
+    pg = log.dialect_name == "postgresql"
     figures: dict[str, list[float]] = {}
 
     def note(name: str, value: float) -> None:
         figures.setdefault(name, []).append(value)
 
     for _ in range(runs):
-        rows = raw_rows(batches, BATCH)
-        note("raw_batch", batches * BATCH / sum(raw_insert(log, rows)))
-        if log.dialect_name == "postgresql":
-            copied = raw_copy(log, raw_rows(batches, BATCH))
-            note("raw_copy", batches * BATCH / sum(copied))
-        note("sluice_batch", batches * BATCH / sum(sluice_batches(log, batches)))
-        ones = raw_rows(singles, 1)
-        raw_single = raw_insert(log, ones)
-        note("raw_single", singles / sum(raw_single))
-        note("raw_single_p50", pct(raw_single, 0.5) * 1000)
+        for name, way in RAW_WAYS[log.dialect_name].items():
+            times = _timed_batches(log, raw_rows(batches, BATCH, pg), way(pg))
+            note(f"raw {name}", batches * BATCH / sum(times))
+        note("sluice batch", batches * BATCH / sum(sluice_batches(log, batches)))
+        ones = raw_rows(singles, 1, pg)
+        raw_single = _timed_batches(log, ones, multirow_insert(pg))
+        note("raw single", singles / sum(raw_single))
+        note("raw single p50", pct(raw_single, 0.5) * 1000)
         single = sluice_singles(log, singles)
-        note("sluice_single", singles / sum(single))
-        note("sluice_single_p50", pct(single, 0.5) * 1000)
-        note("sluice_single_p99", pct(single, 0.99) * 1000)
+        note("sluice single", singles / sum(single))
+        note("sluice single p50", pct(single, 0.5) * 1000)
+        note("sluice single p99", pct(single, 0.99) * 1000)
     return {name: statistics.median(values) for name, values in figures.items()}
 
 
 def report(title: str, f: dict[str, float]) -> None:
     print(f"\n{title}")
-    print(f"  raw multi-row INSERT, {BATCH}/tx      {f['raw_batch']:>10,.0f} events/s")
-    if "raw_copy" in f:
-        print(
-            f"  raw COPY, {BATCH}/tx                  {f['raw_copy']:>10,.0f} events/s"
-        )
-    print(
-        f"  sluice append_many, {BATCH}/tx       {f['sluice_batch']:>10,.0f} events/s"
-        f"   {f['sluice_batch'] / f['raw_batch']:.0%} of raw INSERT"
-        + (
-            f", {f['sluice_batch'] / f['raw_copy']:.0%} of COPY"
-            if "raw_copy" in f
-            else ""
-        )
+    raws = {
+        k.removeprefix("raw "): v
+        for k, v in f.items()
+        if k.startswith("raw ") and "single" not in k
+    }
+    for name, rate in raws.items():
+        print(f"  raw {name}, {BATCH}/tx".ljust(36) + f"{rate:>10,.0f} events/s")
+    ratios = ", ".join(
+        f"{f['sluice batch'] / rate:.0%} of {name}" for name, rate in raws.items()
     )
     print(
-        f"  raw INSERT, 1/tx                 {f['raw_single']:>10,.0f} events/s"
-        f"   p50 {f['raw_single_p50']:.2f} ms"
+        f"  sluice append_many, {BATCH}/tx".ljust(36)
+        + f"{f['sluice batch']:>10,.0f} events/s   {ratios}"
     )
     print(
-        f"  sluice append, 1/tx              {f['sluice_single']:>10,.0f} events/s"
-        f"   p50 {f['sluice_single_p50']:.2f} ms  p99 {f['sluice_single_p99']:.2f} ms"
-        f"   {f['sluice_single'] / f['raw_single']:.0%} of raw"
+        "  raw INSERT, 1/tx".ljust(36) + f"{f['raw single']:>10,.0f} events/s"
+        f"   p50 {f['raw single p50']:.2f} ms"
+    )
+    print(
+        "  sluice append, 1/tx".ljust(36) + f"{f['sluice single']:>10,.0f} events/s"
+        f"   p50 {f['sluice single p50']:.2f} ms  p99 {f['sluice single p99']:.2f} ms"
+        f"   {f['sluice single'] / f['raw single']:.0%} of raw"
     )
 
 
