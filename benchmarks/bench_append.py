@@ -1,16 +1,20 @@
 """Append rate of the event log against the raw limit of the same database and driver.
 
-On SQLite (a temp file) and PostgreSQL (a throwaway schema), in one run, interleaved:
+On SQLite (a temp file) and PostgreSQL (a throwaway schema), in one run, interleaved,
+into the same `events` table (same indexes):
 
-- raw, batch: plain multi-row INSERTs of prepared rows (100 per transaction) into the
-  same `events` table, straight through the driver (sqlite3 / psycopg);
-- sluice, batch: `append_many` of 100 events across 50 streams per transaction;
-- raw, single: one prepared row per INSERT and transaction;
+- raw: prepared rows (already chained and hashed), 100 per transaction, straight
+  through the driver: a multi-row INSERT, and the driver's other fast way
+  (SQLite: executemany of one prepared INSERT; PostgreSQL: COPY);
+- sluice, batch: `append_many` of 100 events over 50 streams per transaction (encode,
+  hash chain, stream heads, insert);
+- raw, single: one prepared row per INSERT and transaction (p50 latency);
 - sluice, single: `append` of one event per transaction (p50/p99 latency).
 
-Prints medians over the runs, and each sluice figure as a fraction of its raw limit.
+Prints medians over the runs, and each sluice figure as a fraction of the raw ones.
 
-    python benchmarks/bench_append.py [--pg URL] [--runs 5] [--profile]
+    python benchmarks/bench_append.py [--pg URL] [--runs 5] [--only sqlite|postgresql]
+                                      [--profile]
 
 PostgreSQL comes from --pg or TEST_DATABASE_URL; without either only SQLite runs.
 """
