@@ -9,7 +9,7 @@ and rebuilds them from the log.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,7 +73,7 @@ CHECKPOINTS = sa.Table(
 Tables = Mapping[str, sa.Table]
 """A projection's tables by live name (the live tables, or their rebuild copies)."""
 
-Apply = Callable[[RecordedEvent, sa.Connection, Tables], None]
+Apply = Callable[[Sequence[RecordedEvent], sa.Connection, Tables], None]
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,9 @@ class Projection:
     Attributes:
         name: the projection's name (`sluice projections rebuild NAME`).
         tables: its live tables; the first is the main one.
-        apply: writes one event's effect through `conn` into the given tables; it must
-            not commit (the runner commits the rows with the checkpoint).
+        apply: writes the effect of a batch of events (in log order) through `conn`
+            into the given tables (the live ones or their rebuild copies); it must not
+            commit: the runner commits the rows with the checkpoint.
         version: bump when `apply` changes meaning, so stored views are rebuilt.
     """
 

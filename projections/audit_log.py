@@ -21,6 +21,7 @@ namespace and flow, so actions on an execution can be searched by flow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -37,6 +38,7 @@ from sluice.core.events import (
     TriggerActionCompleted,
     TriggerFired,
 )
+from sluice.projections._rows import Rows
 from sluice.projections._schema import (
     JSON_TYPE,
     METADATA,
@@ -80,47 +82,48 @@ AUDIT_EXECUTIONS = sa.Table(
 _OPERATORS = ("user:", "api:")
 
 
-def apply(recorded: RecordedEvent, conn: sa.Connection, tables: Tables) -> None:
-    """Record the action an event stands for, if it is one."""
-    found = _action(recorded, conn, tables)
-    if found is None:
-        return
-    action, execution_id, where, detail = found
-    if where is None and execution_id is not None:
-        where = _flow_of(conn, tables, execution_id)
-    namespace, flow_id = where or (None, None)
-    address = (
-        recorded.event.address
-        if isinstance(recorded.event, OperatorActionRecorded)
-        else None
-    )
-    conn.execute(
-        tables["audit_log"].insert().values(
-            position=recorded.position, at=recorded.recorded_at, actor=recorded.actor,
-            action=action, execution_id=execution_id, namespace=namespace,
-            flow_id=flow_id, detail=msgspec.to_builtins(detail), address=address,
-        )
-    )  # fmt: skip
+def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) -> None:
+    """Record the actions a batch of events stands for (and where executions belong)."""
+    places = Rows(conn, tables["audit_log_executions"])
+    found: list[tuple[RecordedEvent, Found]] = []
+    for recorded in events:
+        event = recorded.event
+        if isinstance(event, ExecutionCreated):
+            where = {"namespace": event.namespace, "flow_id": event.flow_id}
+            places.add({"execution_id": event.execution_id, **where})
+        if (action := _action(recorded)) is not None:
+            found.append((recorded, action))
+    unplaced = {a[1] for _, a in found if a[2] is None and a[1] is not None}
+    if unplaced:
+        places.load(tables["audit_log_executions"].c.execution_id.in_(unplaced))
+    entries = Rows(conn, tables["audit_log"])
+    for recorded, (action, execution_id, where, detail) in found:
+        if where is None and execution_id is not None:
+            place = places.get(execution_id)
+            where = (place["namespace"], place["flow_id"]) if place else None
+        event = recorded.event
+        namespace, flow_id = where or (None, None)
+        address = event.address if isinstance(event, OperatorActionRecorded) else None
+        entries.add({
+            "position": recorded.position, "at": recorded.recorded_at,
+            "actor": recorded.actor, "action": action, "execution_id": execution_id,
+            "namespace": namespace, "flow_id": flow_id,
+            "detail": msgspec.to_builtins(detail), "address": address,
+        })  # fmt: skip
+    places.flush()
+    entries.flush()
 
 
 Where = tuple[str, str] | None
 Found = tuple[str, str | None, Where, dict[str, Any]]
 
 
-def _action(
-    recorded: RecordedEvent, conn: sa.Connection, tables: Tables
-) -> Found | None:
-    """(action, execution id, (namespace, flow) if known, detail) of an audited event.
-
-    Also remembers where each execution belongs (its ExecutionCreated).
-    """
+def _action(recorded: RecordedEvent) -> Found | None:
+    """(action, execution, (namespace, flow) if known, detail) of an audited event."""
     event, execution_id = recorded.event, stream_id(recorded.stream, "execution")
     match event:
         case ExecutionCreated():
             where = (event.namespace, event.flow_id)
-            conn.execute(tables["audit_log_executions"].insert().values(
-                execution_id=event.execution_id, namespace=event.namespace,
-                flow_id=event.flow_id))  # fmt: skip
             detail: dict[str, Any] = {
                 "revision": event.flow_revision,
                 "labels": event.labels,
@@ -177,14 +180,6 @@ def _action(
         case OperatorActionRecorded():
             return event.action, event.execution_id, None, dict(event.detail)
     return None
-
-
-def _flow_of(conn: sa.Connection, tables: Tables, execution_id: str) -> Where:
-    t = tables["audit_log_executions"]
-    row = conn.execute(
-        sa.select(t.c.namespace, t.c.flow_id).where(t.c.execution_id == execution_id)
-    ).first()
-    return (row.namespace, row.flow_id) if row else None
 
 
 def _trigger_flow(stream: str) -> Where:

@@ -9,6 +9,9 @@ context: ``{"id": <trigger id>, "type": <trigger type>, "variables": {...}}``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from sluice.core.events import (
@@ -23,6 +26,7 @@ from sluice.core.events import (
     RecordedEvent,
 )
 from sluice.core.state import TERMINAL
+from sluice.projections._rows import Row, Rows
 from sluice.projections._schema import (
     JSON_TYPE,
     METADATA,
@@ -64,60 +68,60 @@ EXECUTIONS = sa.Table(
 )
 
 
-def apply(recorded: RecordedEvent, conn: sa.Connection, tables: Tables) -> None:
-    """Write the effect of one event on its execution's row."""
-    execution_id = stream_id(recorded.stream, "execution")
-    if execution_id is None:
+def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) -> None:
+    """Write the effect of a batch of events on their executions' rows."""
+    table = tables["executions"]
+    rows = Rows(conn, table)
+    wanted = {stream_id(e.stream, "execution") for e in events} - {None}
+    wanted |= {
+        e.event.origin.execution_id
+        for e in events
+        if isinstance(e.event, ExecutionCreated) and e.event.origin is not None
+    }
+    if wanted:
+        rows.load(table.c.id.in_(wanted))
+    for recorded in events:
+        execution_id = stream_id(recorded.stream, "execution")
+        if execution_id is not None:
+            _apply_one(rows, execution_id, recorded)
+    rows.flush()
+
+
+def _apply_one(rows: Rows, execution_id: str, recorded: RecordedEvent) -> None:
+    event, at = recorded.event, recorded.recorded_at
+    if isinstance(event, ExecutionCreated):
+        rows.add(_created(event, rows, at))
         return
-    table, event, at = tables["executions"], recorded.event, recorded.recorded_at
-    row = table.c.id == execution_id
+    row = rows.get(execution_id)
+    if row is None:
+        return
     match event:
-        case ExecutionCreated():
-            conn.execute(table.insert().values(_created(event, conn, table, at)))
         case ExecutionQueued():
-            conn.execute(table.update().where(row).values(state="QUEUED"))
+            row["state"] = "QUEUED"
         case ExecutionStarted():
-            started = sa.func.coalesce(table.c.started_at, sa.literal(at, UtcDateTime))
-            conn.execute(
-                table.update().where(row).values(state="RUNNING", started_at=started)
-            )
+            row["state"], row["started_at"] = "RUNNING", row["started_at"] or at
         case ExecutionPaused():
-            conn.execute(table.update().where(row).values(state="PAUSED"))
-        case ExecutionResumed():
-            paused = row & (table.c.state == "PAUSED")
-            conn.execute(table.update().where(paused).values(state="RUNNING"))
-        case ExecutionKillRequested():
-            live = row & table.c.state.not_in(TERMINAL)
-            conn.execute(table.update().where(live).values(state="KILLING"))
+            row["state"] = "PAUSED"
+        case ExecutionResumed() if row["state"] == "PAUSED":
+            row["state"] = "RUNNING"
+        case ExecutionKillRequested() if row["state"] not in TERMINAL:
+            row["state"] = "KILLING"
         case ExecutionRestarted():
-            values = {
-                "state": "RUNNING",
-                "ended_at": None,
-                "attempts": event.attempt_number,
-            }
-            conn.execute(table.update().where(row).values(values))
+            row.update(state="RUNNING", ended_at=None, attempts=event.attempt_number)
         case ExecutionEnded():
-            conn.execute(
-                table.update().where(row).values(state=event.state, ended_at=at)
-            )
-        case _:
-            pass
+            row["state"], row["ended_at"] = event.state, at
 
 
-def _created(
-    event: ExecutionCreated, conn: sa.Connection, table: sa.Table, at: object
-) -> dict[str, object]:
+def _created(event: ExecutionCreated, rows: Rows, at: datetime) -> Row:
     trigger = event.trigger or {}
     original = None
     if event.origin is not None:
         # The first execution of a replay chain (Kestra's originalId): the origin's own
         # original if it was itself a replay.
-        found = conn.execute(
-            sa.select(table.c.original_execution_id).where(
-                table.c.id == event.origin.execution_id
-            )
-        ).scalar()
-        original = found or event.origin.execution_id
+        origin = rows.get(event.origin.execution_id)
+        original = (origin or {}).get(
+            "original_execution_id"
+        ) or event.origin.execution_id
     return {
         "id": event.execution_id,
         "namespace": event.namespace,

@@ -119,8 +119,7 @@ def apply_batch(
     )
     if moved.rowcount != 1:
         return 0
-    for event in todo:
-        projection.apply(event, conn, tables)
+    projection.apply(todo, conn, tables)
     return len(todo)
 
 

@@ -1,12 +1,13 @@
 """The `task_runs` view: one row per task run, for `sluice executions show`.
 
-Each rule mirrors `sluice.core.state.apply` for task runs (a late report from a
-superseded attempt changes nothing), written as guarded UPDATEs so no row is read.
+Each rule mirrors `sluice.core.state.apply` for task runs: a late report from a
+superseded attempt changes nothing.
 Outputs are kept as a summary (JSON cut to a few kB); the log has them in full.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from sluice.core.events import (
     TaskRunSucceeded,
     TaskRunWaiting,
 )
+from sluice.projections._rows import Row, Rows
 from sluice.projections._schema import (
     JSON_TYPE,
     METADATA,
@@ -65,99 +67,81 @@ TASK_RUNS = sa.Table(
 )
 
 
-def apply(recorded: RecordedEvent, conn: sa.Connection, tables: Tables) -> None:
-    """Write the effect of one event on the task runs of its execution."""
-    execution_id = stream_id(recorded.stream, "execution")
-    if execution_id is None:
+def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) -> None:
+    """Write the effect of a batch of events on the task runs of their executions."""
+    table = tables["task_runs"]
+    rows = Rows(conn, table)
+    wanted = {stream_id(e.stream, "execution") for e in events} - {None}
+    if wanted:
+        rows.load(table.c.execution_id.in_(wanted))
+    for recorded in events:
+        execution_id = stream_id(recorded.stream, "execution")
+        if execution_id is not None:
+            _apply_one(rows, execution_id, recorded)
+    rows.flush()
+
+
+def _apply_one(rows: Rows, execution_id: str, recorded: RecordedEvent) -> None:
+    """One event, as `sluice.core.state.apply` changes the task run it names."""
+    event, at = recorded.event, recorded.recorded_at
+    if isinstance(event, TaskRunCreated):
+        rows.add(_created(execution_id, event, recorded))
         return
-    t, event, at = tables["task_runs"], recorded.event, recorded.recorded_at
-    in_execution = t.c.execution_id == execution_id
-    match event:
-        case TaskRunCreated():
-            conn.execute(t.insert().values(_created(execution_id, event, recorded)))
-            return
-        case ExecutionRestarted():
-            _restart(conn, t, in_execution, event)
-            return
-        case (
-            ExecutionPaused() | ExecutionResumed() | SubflowExecutionEnded()
-            | TaskRunStarted() | TaskRunWaiting() | TaskRunSucceeded() | TaskRunFailed()
-            | TaskRunRetryScheduled() | TaskRunDispatched() | TaskRunSkipped()
-            | TaskRunEnded()
-        ):  # fmt: skip
-            found = _update(t, event, at)
-        case _:
-            return
-    if found is not None:
-        guard, values = found
-        row = in_execution & (t.c.task_run_id == event.task_run_id)
-        conn.execute(t.update().where(row & guard).values(values))
-
-
-Update = tuple[sa.ColumnElement[bool], dict[str, object]]
-
-
-def _update(t: sa.Table, event: object, at: datetime) -> Update | None:
-    """Which rows (guard) an event changes and how, as the fold does."""
-    anyway = sa.true()
-    current = ~t.c.settled & t.c.state.in_(("RUNNING", "CREATED"))
+    if isinstance(event, ExecutionRestarted):
+        _restart(rows, execution_id, event)
+        return
+    run = rows.get(execution_id, getattr(event, "task_run_id", None))
+    if run is None:
+        return
+    current = not run["settled"] and run["state"] in ("RUNNING", "CREATED")
     match event:
         case ExecutionPaused():
-            return anyway, {"state": "PAUSED"}
-        case ExecutionResumed():
-            outputs = {
-                "onResume": dict(event.inputs),
-                "resumed": {
-                    "by": event.by,
-                    "on": at.isoformat(),
-                    "timedOut": event.timed_out,
-                },
+            run["state"] = "PAUSED"
+        case ExecutionResumed() if not run["settled"]:
+            resumed = {
+                "by": event.by,
+                "on": at.isoformat(),
+                "timedOut": event.timed_out,
             }
-            return ~t.c.settled, _settle("SUCCESS", at, outputs)
+            _settle(
+                run, "SUCCESS", at, {"onResume": dict(event.inputs), "resumed": resumed}
+            )
         case SubflowExecutionEnded():
-            return anyway, {"child_execution_id": event.execution_id}
-        case TaskRunStarted():
-            started = sa.func.coalesce(t.c.started_at, sa.literal(at, UtcDateTime))
-            values = {"state": "RUNNING", "started_at": started, "worker": event.worker}
-            return ~t.c.settled & (t.c.attempts == event.attempt), values
-        case TaskRunWaiting():
-            return current & (t.c.attempts == event.attempt), {"state": "RUNNING"}
-        case TaskRunSucceeded():
-            values = _settle(event.state, at, event.outputs)
-            return current & (t.c.attempts == event.attempt), values
-        case TaskRunFailed():
-            values = {
-                "state": "FAILED",
-                "error_type": event.error_type,
-                "message": event.message,
-            }
-            return current & (t.c.attempts == event.attempt), values
+            run["child_execution_id"] = event.execution_id
+        case TaskRunStarted() if (
+            not run["settled"] and run["attempts"] == event.attempt
+        ):
+            run["state"], run["worker"] = "RUNNING", event.worker
+            run["started_at"] = run["started_at"] or at
+        case TaskRunWaiting() if current and run["attempts"] == event.attempt:
+            run["state"] = "RUNNING"
+        case TaskRunSucceeded() if current and run["attempts"] == event.attempt:
+            _settle(run, event.state, at, event.outputs)
+        case TaskRunFailed() if current and run["attempts"] == event.attempt:
+            run.update(
+                state="FAILED", error_type=event.error_type, message=event.message
+            )
         case TaskRunRetryScheduled():
-            return anyway, {"state": "RETRYING", "attempts": event.attempt}
-        case TaskRunDispatched():
-            return t.c.state == "RETRYING", {"state": "CREATED"}
+            run["state"], run["attempts"] = "RETRYING", event.attempt
+        case TaskRunDispatched() if run["state"] == "RETRYING":
+            run["state"] = "CREATED"
         case TaskRunSkipped():
-            return anyway, {**_settle("SKIPPED", at, None), "message": event.reason}
+            _settle(run, "SKIPPED", at, None)
+            run["message"] = event.reason
         case TaskRunEnded():
-            values = _settle(event.state, at, event.outputs or None)
-            if event.message:
-                values["message"] = event.message
-            return anyway, values
-    return None
+            _settle(run, event.state, at, event.outputs or None)
+            run["message"] = event.message or run["message"]
 
 
 def _settle(
-    state: str, at: datetime, outputs: dict[str, JsonValue] | None
-) -> dict[str, object]:
-    values: dict[str, object] = {"state": state, "settled": True, "ended_at": at}
+    run: Row, state: str, at: datetime, outputs: dict[str, JsonValue] | None
+) -> None:
+    run.update(state=state, settled=True, ended_at=at)
     if outputs is not None:
-        values["outputs"] = summary(outputs)
-    return values
+        run["outputs"] = summary(outputs)
 
 
-def _created(
-    execution_id: str, event: TaskRunCreated, recorded: RecordedEvent
-) -> dict[str, object]:
+def _created(execution_id: str, event: TaskRunCreated, recorded: RecordedEvent) -> Row:
     return {
         "execution_id": execution_id,
         "task_run_id": event.task_run_id,
@@ -173,28 +157,14 @@ def _created(
     }
 
 
-def _restart(
-    conn: sa.Connection,
-    t: sa.Table,
-    in_execution: sa.ColumnElement[bool],
-    event: ExecutionRestarted,
-) -> None:
-    if event.removed_task_run_ids:
-        conn.execute(
-            t.delete().where(
-                in_execution & t.c.task_run_id.in_(event.removed_task_run_ids)
-            )
-        )
-    if event.task_run_ids:
-        again = {
-            "settled": False, "ended_at": None, "state": "CREATED", "message": None,
-            "error_type": None, "attempts": t.c.attempts + 1,
-        }  # fmt: skip
-        conn.execute(
-            t.update()
-            .where(in_execution & t.c.task_run_id.in_(event.task_run_ids))
-            .values(again)
-        )
+def _restart(rows: Rows, execution_id: str, event: ExecutionRestarted) -> None:
+    for run_id in event.removed_task_run_ids:
+        rows.delete(execution_id, run_id)
+    for run_id in event.task_run_ids:
+        run = rows.get(execution_id, run_id)
+        if run is not None:
+            run.update(settled=False, ended_at=None, state="CREATED", message=None,
+                       error_type=None, attempts=run["attempts"] + 1)  # fmt: skip
 
 
 PROJECTION = Projection(name="task_runs", tables=(TASK_RUNS,), apply=apply)

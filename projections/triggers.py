@@ -6,6 +6,8 @@ and created by its first event, whatever it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
 from sluice.core.events import (
@@ -14,6 +16,7 @@ from sluice.core.events import (
     TriggerEvaluationFailed,
     TriggerFired,
 )
+from sluice.projections._rows import Rows
 from sluice.projections._schema import (
     JSON_TYPE,
     METADATA,
@@ -44,36 +47,52 @@ TRIGGERS = sa.Table(
 )
 
 
-def apply(recorded: RecordedEvent, conn: sa.Connection, tables: Tables) -> None:
-    """Update the row of the event's trigger (its first event creates it)."""
-    parts = recorded.stream.split("/")
-    if len(parts) != 4 or parts[0] != "trigger":
+def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) -> None:
+    """Update the rows of the batch's triggers (a trigger's first event creates it)."""
+    table = tables["triggers"]
+    keyed = [(_key(e.stream), e) for e in events]
+    wanted = {key for key, _ in keyed if key is not None}
+    if not wanted:
         return
-    t, event, at = tables["triggers"], recorded.event, recorded.recorded_at
-    values: dict[str, object]
+    rows = Rows(conn, table)
+    rows.load(
+        sa.tuple_(table.c.namespace, table.c.flow_id, table.c.trigger_id).in_(wanted)
+    )
+    for key, recorded in keyed:
+        if key is not None:
+            _apply_one(rows, key, recorded)
+    rows.flush()
+
+
+def _key(stream: str) -> tuple[str, str, str] | None:
+    """(namespace, flow, trigger) of a `trigger/<namespace>/<flow>/<trigger>` stream."""
+    parts = stream.split("/")
+    if len(parts) != 4 or parts[0] != "trigger":
+        return None
+    return parts[1], parts[2], parts[3]
+
+
+def _apply_one(rows: Rows, key: tuple[str, str, str], recorded: RecordedEvent) -> None:
+    event, at = recorded.event, recorded.recorded_at
+    if not isinstance(
+        event, TriggerFired | TriggerCursorAdvanced | TriggerEvaluationFailed
+    ):
+        return
+    row = rows.get(*key) or rows.add({
+        "namespace": key[0], "flow_id": key[1], "trigger_id": key[2],
+        "fire_count": 0, "failure_count": 0,
+    })  # fmt: skip
     match event:
         case TriggerFired():
-            counter = "fire_count"
-            values = {"last_fired_at": at, "last_scheduled_for": event.scheduled_for,
-                      "last_execution_id": event.execution_id}  # fmt: skip
+            row.update(last_fired_at=at, last_scheduled_for=event.scheduled_for,
+                       last_execution_id=event.execution_id)  # fmt: skip
+            row["fire_count"] += 1
         case TriggerCursorAdvanced():
-            counter, values = None, {"cursor": event.cursor, "cursor_at": at}
+            row.update(cursor=event.cursor, cursor_at=at)
         case TriggerEvaluationFailed():
-            counter = "failure_count"
             failure = f"{event.error_type}: {event.message}"
-            values = {"last_failure_at": at, "last_failure": failure}
-        case _:
-            return
-    namespace, flow_id, trigger_id = parts[1:]
-    key = (t.c.namespace == namespace) & (t.c.flow_id == flow_id)
-    key &= t.c.trigger_id == trigger_id
-    counted = {counter: t.c[counter] + 1} if counter else {}
-    if conn.execute(t.update().where(key).values(values | counted)).rowcount == 0:
-        first = {"fire_count": 0, "failure_count": 0} | (
-            {counter: 1} if counter else {}
-        )
-        ids = {"namespace": namespace, "flow_id": flow_id, "trigger_id": trigger_id}
-        conn.execute(t.insert().values(ids | first | values))
+            row.update(last_failure_at=at, last_failure=failure)
+            row["failure_count"] += 1
 
 
 PROJECTION = Projection(name="triggers", tables=(TRIGGERS,), apply=apply)

@@ -8,6 +8,7 @@ their actors. Used by the projection tests, the CLI tests and the query benchmar
 # ruff: noqa: E501  (event tables read best one event a line)
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,8 +177,18 @@ def new_events(steps: Sequence[Step]) -> list[StreamAppend]:
 
 
 def record(log, steps: Sequence[Step]) -> None:
-    """Append `steps` to the log in one transaction."""
-    log.append_many(new_events(steps))
+    """Append `steps` in one transaction, and wait until readers may see them.
+
+    On PostgreSQL an event becomes readable (gap-free) once every transaction older
+    than its writer has ended, anywhere in the cluster: other test runs sharing the
+    server can hold that back for a moment.
+    """
+    results = log.append_many(new_events(steps))
+    last = max(p for r in results for p in r.positions)
+    deadline = time.monotonic() + 30
+    while log.head_position() < last:
+        assert time.monotonic() < deadline, "appended events never became readable"
+        time.sleep(0.01)
 
 
 def run(log, *plans: Plan) -> None:
