@@ -87,10 +87,18 @@ class Runtime:
         return FlowRepository(self.log)
 
     def secrets(self) -> Any:
-        """The secret providers: environment, then AWS Secrets Manager when configured."""
-        from sluice.storage.secrets import EnvSecretProvider
+        """The secret providers: environment variables, then AWS Secrets Manager when
+        `SLUICE_SECRETS_MANAGER_PREFIX` is set (`secret('DB')` reads `<prefix>DB`, with
+        the default AWS credentials chain and region)."""
+        from sluice.storage.secrets import ChainSecretProvider, EnvSecretProvider
 
-        return EnvSecretProvider()
+        providers: list[Any] = [EnvSecretProvider()]
+        prefix = os.environ.get("SLUICE_SECRETS_MANAGER_PREFIX")
+        if prefix is not None:
+            from sluice.plugins.aws._secrets_provider import SecretsManagerProvider
+
+            providers.append(SecretsManagerProvider(prefix=prefix))
+        return ChainSecretProvider(providers)
 
     def scheduler(self, **kwargs: Any) -> Scheduler:
         """A scheduler over this runtime's log and storage."""

@@ -40,6 +40,20 @@ def deploy_folder(runtime: Runtime, folder: str) -> list[Flow]:
     return flows
 
 
+def watched_buckets(flows: list[Flow]) -> list[str]:
+    """Buckets that the flows' S3 triggers watch or move to (literal names only)."""
+    found: set[str] = set()
+    for flow in flows:
+        for trigger in flow.triggers:
+            if trigger.type != "aws.s3.Trigger":
+                continue
+            move_to = trigger.props.get("moveTo") or {}
+            for name in (trigger.props.get("bucket"), move_to.get("bucket")):
+                if isinstance(name, str) and "{{" not in name:
+                    found.add(name)
+    return sorted(found)
+
+
 class Server:
     """The long-running process: scheduler, workers, triggers, projections."""
 
@@ -122,6 +136,10 @@ def server(cli: CliContext, flows_dir: str | None, aws_emulator: bool) -> None:
         if flows_dir:
             flows = deploy_folder(runtime, flows_dir)
             click.echo(f"deployed {len(flows)} flow(s) from {flows_dir}")
+            if emulator is not None:
+                buckets = watched_buckets(flows)
+                emulator.ensure_buckets(buckets)
+                click.echo(f"emulator buckets: {', '.join(buckets) or 'none'}")
     except FlowValidationError as err:
         click.echo(f"invalid flows:\n{err}", err=True)
         sys.exit(2)

@@ -115,3 +115,50 @@ def _renderer(runtime):
     from sluice.core.expressions import Renderer
 
     return Renderer(now=runtime.clock.now)
+
+
+async def test_a_failing_trigger_is_recorded_once_and_does_not_stop_the_others(
+        runtime, s3, moto_url, unique):  # fmt: skip
+    bucket = f"present-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="raw/x.csv", Body=b"x")
+    broken = runtime.flows.deploy(s3_flow(moto_url, f"missing-{unique}").replace(
+        "id: landing", "id: broken"))  # fmt: skip
+    working = runtime.flows.deploy(s3_flow(moto_url, bucket))
+    runner = TriggerRunner(runtime.log, runtime.storage, runtime.clock, _renderer(runtime))
+    assert await runner.tick([broken, working]) == 1
+    assert await runner.tick([broken, working]) == 0
+    failures = [e.event for e in runtime.log.read_stream("trigger/s3demo/broken/files")
+                if e.type == "TriggerEvaluationFailed"]
+    assert len(failures) == 1
+    assert "NoSuchBucket" in failures[0].message
+    assert fired_keys(runtime) == ["raw/x.csv"]
+
+
+async def test_secret_from_aws_secrets_manager_is_used_but_never_stored(
+        runtime, moto_url, monkeypatch):  # fmt: skip
+    from sluice.cli.run import stop_when_settled
+
+    value = "sm-secret-4242-value"
+    boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1").create_secret(
+        Name="sluice/API_TOKEN", SecretString=value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("SLUICE_SECRETS_MANAGER_PREFIX", "sluice/")
+    flow = runtime.flows.deploy(flow_source("""
+        id: sm
+        namespace: s3demo
+        tasks:
+          - id: check
+            type: core.If
+            condition: "{{ secret('API_TOKEN').startswith('sm-secret-') and secret('API_TOKEN') | length == 20 }}"
+            then:
+              - id: echo
+                type: core.Return
+                format: "token is {{ secret('API_TOKEN') }}"
+    """))
+    execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
+    state = await runtime.drive(execution_id, stop_when_settled)
+    assert state.state == "SUCCESS"
+    assert state.task_runs["check"].outputs == {"evaluationResult": True}
+    assert state.task_runs["echo"].outputs == {"value": "token is ******"}
+    assert value not in str(runtime.log.read_all(0, 100_000))
