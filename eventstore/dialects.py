@@ -58,7 +58,9 @@ _SQLITE_HEADS = sa.text(
     """
 )
 _COLUMNS = ", ".join(EVENT_COLUMNS)
-_SQLITE_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
 _PG_INSERT = (
     f"INSERT INTO events ({_COLUMNS}) VALUES "
     + "("
@@ -186,14 +188,15 @@ def _unique_violation(
     err: sa.exc.IntegrityError, rows: Sequence[EventRow]
 ) -> Exception | None:
     """What a unique violation on `events` means for the caller (None: not ours)."""
-    constraint = getattr(getattr(err.orig, "diag", None), "constraint_name", None) or ""
+    diag = getattr(err.orig, "diag", None)  # PostgreSQL names what clashed
+    constraint = getattr(diag, "constraint_name", None) or ""
     message = str(err.orig)
     if "idempotency_key" in constraint or "events.idempotency_key" in message:
         keys = sorted({r.idempotency_key for r in rows if r.idempotency_key})
         shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+        which = getattr(diag, "message_detail", None) or f"one of [{shown}]"
         return DuplicateEventError(
-            f"an event with one of the idempotency keys [{shown}] is recorded already; "
-            "nothing was written"
+            f"idempotency key recorded already ({which}); nothing was written"
         )
     if "stream_version" in constraint or "events.stream, events.version" in message:
         streams = sorted({r.stream for r in rows})
