@@ -140,6 +140,12 @@ def stream_id(stream: str, prefix: str) -> str | None:
     return stream[len(head) :] if stream.startswith(head) else None
 
 
+def by_execution(events: Sequence[RecordedEvent]) -> list[tuple[str, RecordedEvent]]:
+    """The events of `execution/<id>` streams, each with its execution id."""
+    found = ((stream_id(e.stream, "execution"), e) for e in events)
+    return [(execution_id, e) for execution_id, e in found if execution_id is not None]
+
+
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction that takes the write lock at once (SQLite `BEGIN IMMEDIATE`).

@@ -33,8 +33,8 @@ from sluice.projections._schema import (
     Projection,
     Tables,
     UtcDateTime,
+    by_execution,
     pk_name,
-    stream_id,
 )
 
 EXECUTIONS = sa.Table(
@@ -72,18 +72,16 @@ def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) 
     """Write the effect of a batch of events on their executions' rows."""
     table = tables["executions"]
     rows = Rows(conn, table)
-    wanted = {stream_id(e.stream, "execution") for e in events} - {None}
-    wanted |= {
+    touched = by_execution(events)
+    wanted = {execution_id for execution_id, _ in touched} | {
         e.event.origin.execution_id
-        for e in events
+        for _, e in touched
         if isinstance(e.event, ExecutionCreated) and e.event.origin is not None
     }
     if wanted:
         rows.load(table.c.id.in_(wanted))
-    for recorded in events:
-        execution_id = stream_id(recorded.stream, "execution")
-        if execution_id is not None:
-            _apply_one(rows, execution_id, recorded)
+    for execution_id, recorded in touched:
+        _apply_one(rows, execution_id, recorded)
     rows.flush()
 
 

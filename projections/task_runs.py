@@ -36,8 +36,8 @@ from sluice.projections._schema import (
     Projection,
     Tables,
     UtcDateTime,
+    by_execution,
     pk_name,
-    stream_id,
     summary,
 )
 
@@ -71,13 +71,13 @@ def apply(events: Sequence[RecordedEvent], conn: sa.Connection, tables: Tables) 
     """Write the effect of a batch of events on the task runs of their executions."""
     table = tables["task_runs"]
     rows = Rows(conn, table)
-    wanted = {stream_id(e.stream, "execution") for e in events} - {None}
-    if wanted:
-        rows.load(table.c.execution_id.in_(wanted))
-    for recorded in events:
-        execution_id = stream_id(recorded.stream, "execution")
-        if execution_id is not None:
-            _apply_one(rows, execution_id, recorded)
+    touched = by_execution(events)
+    if touched:
+        rows.load(
+            table.c.execution_id.in_({execution_id for execution_id, _ in touched})
+        )
+    for execution_id, recorded in touched:
+        _apply_one(rows, execution_id, recorded)
     rows.flush()
 
 
