@@ -26,6 +26,7 @@ import cProfile
 import itertools
 import os
 import pstats
+import random
 import statistics
 import tempfile
 import time
@@ -190,26 +191,40 @@ def pct(values: list[float], q: float) -> float:
 def measure(
     log: SqlEventLog, runs: int, batches: int, singles: int
 ) -> dict[str, float]:
-    """Medians over `runs` interleaved rounds of every measurement."""
+    """Medians over `runs` rounds of every measurement, in a new order each round.
+
+    The order is shuffled because the cost of a WAL checkpoint (SQLite) or of a
+    background flush lands on whichever writer comes next.
+    """
     pg = log.dialect_name == "postgresql"
     figures: dict[str, list[float]] = {}
 
-    def note(name: str, value: float) -> None:
-        figures.setdefault(name, []).append(value)
+    def raw(name: str, way: RawWrite) -> Callable[[], None]:
+        def run() -> None:
+            times = _timed_batches(log, raw_rows(batches, BATCH, pg), way)
+            figures.setdefault(f"raw {name}", []).append(batches * BATCH / sum(times))
 
+        return run
+
+    def latency(name: str, times: list[float]) -> None:
+        figures.setdefault(name, []).append(len(times) / sum(times))
+        figures.setdefault(f"{name} p50", []).append(pct(times, 0.5) * 1000)
+        figures.setdefault(f"{name} p99", []).append(pct(times, 0.99) * 1000)
+
+    steps = [raw(name, way(pg)) for name, way in RAW_WAYS[log.dialect_name].items()]
+    steps += [
+        lambda: figures.setdefault("sluice batch", []).append(
+            batches * BATCH / sum(sluice_batches(log, batches))
+        ),
+        lambda: latency(
+            "raw single",
+            _timed_batches(log, raw_rows(singles, 1, pg), multirow_insert(pg)),
+        ),
+        lambda: latency("sluice single", sluice_singles(log, singles)),
+    ]
     for _ in range(runs):
-        for name, way in RAW_WAYS[log.dialect_name].items():
-            times = _timed_batches(log, raw_rows(batches, BATCH, pg), way(pg))
-            note(f"raw {name}", batches * BATCH / sum(times))
-        note("sluice batch", batches * BATCH / sum(sluice_batches(log, batches)))
-        ones = raw_rows(singles, 1, pg)
-        raw_single = _timed_batches(log, ones, multirow_insert(pg))
-        note("raw single", singles / sum(raw_single))
-        note("raw single p50", pct(raw_single, 0.5) * 1000)
-        single = sluice_singles(log, singles)
-        note("sluice single", singles / sum(single))
-        note("sluice single p50", pct(single, 0.5) * 1000)
-        note("sluice single p99", pct(single, 0.99) * 1000)
+        for step in random.sample(steps, len(steps)):
+            step()
     return {name: statistics.median(values) for name, values in figures.items()}
 
 
