@@ -1,4 +1,4 @@
-"""The AWS blueprints shipped with sluice: flow files to copy, point at your resources, ship.
+"""The AWS blueprints shipped with sluice: flows to copy, point at your resources, ship.
 
 Each `*.yaml` here is one flow. Its leading comment block is its documentation: the
 first line is the one-line summary `sluice blueprints list` prints, the rest says what

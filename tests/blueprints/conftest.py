@@ -8,36 +8,12 @@ moto through `AWS_ENDPOINT_URL` (the blueprints carry no endpoint property), and
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from sluice.blueprints.demo_resources import DemoAws
 from tests.engine.conftest import runtime  # noqa: F401 (the fixture, shared)
-
-
-def _ensure_blueprints_package() -> None:
-    # Until "blueprints" is in setup.py's ROOTS and the checkout reinstalled, the
-    # editable install does not map `sluice.blueprints`; load it from the checkout.
-    if importlib.util.find_spec("sluice.blueprints") is not None:
-        return
-    folder = Path(__file__).resolve().parents[2] / "blueprints"
-    spec = importlib.util.spec_from_file_location(
-        "sluice.blueprints",
-        folder / "__init__.py",
-        submodule_search_locations=[str(folder)],
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sluice.blueprints"] = module
-    spec.loader.exec_module(module)
-
-
-_ensure_blueprints_package()
-
-from sluice.cli.demo import DemoAws  # noqa: E402 (needs the package above)
 
 
 @pytest.fixture

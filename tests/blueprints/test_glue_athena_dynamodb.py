@@ -49,14 +49,19 @@ async def test_glue_athena_dynamodb_writes_the_aggregate_when_the_count_is_in_ra
     assert state.state == "SUCCESS", state.reason
     day = state.task_runs["day"].outputs["value"]
     runs = aws.client("glue").get_job_runs(JobName="daily-sales-etl")["JobRuns"]
-    assert len(runs) == 1 and runs[0]["Arguments"]["--day"] == day
+    [run] = runs
+    assert run["Arguments"]["--day"] == day
     [item] = _items(aws)
-    assert item["metric"] == {"S": "daily-sales"} and item["day"] == {"S": day}
-    assert item["rowCount"] == {"N": "1234"} and item["totalAmount"] == {"N": "5678.5"}
-    assert item["glueJobRunId"] == {"S": runs[0]["Id"]}
-    assert item["executionId"] == {"S": state.id}
+    assert item == {
+        "metric": {"S": "daily-sales"},
+        "day": {"S": day},
+        "rowCount": {"N": "1234"},
+        "totalAmount": {"N": "5678.5"},
+        "glueJobRunId": {"S": run["Id"]},
+        "executionId": {"S": state.id},
+    }
     [text] = slack.texts
-    assert "1234 rows" in text and "s3://my-analytics-curated/daily_sales/" in text
+    assert "1234 rows in s3://my-analytics-curated/daily_sales/" in text
     assert _delivered(aws, inbox) == []
     succeeded = [
         e.event.task_run_id
@@ -66,7 +71,7 @@ async def test_glue_athena_dynamodb_writes_the_aggregate_when_the_count_is_in_ra
     assert {"etl", "count_rows", "write_aggregate", "notify"} <= set(succeeded)
 
 
-async def test_glue_athena_dynamodb_pages_and_fails_without_writing_when_the_count_is_out_of_range(
+async def test_glue_athena_dynamodb_pages_and_fails_when_the_count_is_out_of_range(
     runtime, aws, slack
 ):
     state, inbox = await _run_counting(runtime, aws, 12, 3.0)
@@ -76,7 +81,8 @@ async def test_glue_athena_dynamodb_pages_and_fails_without_writing_when_the_cou
     assert "12 rows" in state.task_runs["reject"].message
     assert "outside [1000, 10000000]" in state.task_runs["reject"].message
     [page] = slack.texts
-    assert "FAILED" in page and "12 rows counted" in page and state.id in page
+    assert "FAILED: 12 rows counted (expected 1000 to 10000000)" in page
+    assert f"sluice executions show {state.id}" in page
     [message] = _delivered(aws, inbox)
     assert state.id in message
     assert "12 rows counted, expected 1000 to 10000000" in message

@@ -69,7 +69,7 @@ async def _rotate_until_paused(runtime, aws, slack, hours: int):
     return old, paused
 
 
-async def test_iam_rotation_rotates_non_prod_then_prod_after_a_named_approval_and_schedules_deletion(
+async def test_iam_rotation_needs_a_named_approval_before_prod_and_schedules_deletion(
     runtime, aws, slack, db_url
 ):
     old, paused = await _rotate_until_paused(runtime, aws, slack, hours=24)
@@ -101,7 +101,7 @@ async def test_iam_rotation_rotates_non_prod_then_prod_after_a_named_approval_an
     assert result.exit_code == 0, result.output
     audit = json.loads(result.stdout)
     [entry] = audit["entries"]
-    assert entry["actor"] == "user:alice" and entry["execution_id"] == paused.id
+    assert (entry["actor"], entry["execution_id"]) == ("user:alice", paused.id)
     deletion = runtime.state(done.task_runs["schedule_deletion"].outputs["executionId"])
     assert deletion.flow_id == "iam-key-rotation-delete-old-keys"
     assert deletion.state == "CREATED"  # waits for its date: old keys stay, Inactive
