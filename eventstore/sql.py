@@ -212,8 +212,9 @@ class SqlEventLog:
 
     def streams(self, prefix: str) -> list[str]:
         """Names of the streams that start with `prefix`, sorted."""
-        # A byte range, not LIKE: SQLite's LIKE ignores case and `_`/`%` would need
-        # escaping. Stream names sort by code point on both engines (C collation).
+        # A byte range on the (stream, version) index, not LIKE: SQLite's LIKE ignores
+        # case, and `_`/`%` would need escaping. Names sort by code point on both
+        # engines (C collation). Every stream has exactly one version 1.
         where = _e.version == 1
         if prefix:
             upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
