@@ -94,18 +94,20 @@ class LogDialect:
         self.postgres = name == "postgresql"
 
     def heads(
-        self, conn: sa.Connection, appends: Sequence[StreamAppend]
+        self, conn: sa.Connection, appends: Sequence[StreamAppend], queue: bool
     ) -> tuple[int, dict[str, Head]]:
         """The first position this transaction may use, and where each stream ends.
 
-        On PostgreSQL, the streams appended to at ANY_VERSION are locked first (in
-        name order, so that two transactions cannot deadlock): writers at the end of
-        one hot stream then queue instead of racing and retrying.
+        With `queue` (a retry after a lost race), on PostgreSQL the streams appended
+        to at ANY_VERSION are locked first, in name order so that two transactions
+        cannot deadlock: writers at the end of one hot stream then queue instead of
+        racing again. A first attempt does not lock: that would cost a round trip
+        on every append for a race that is rare.
         """
         streams = sorted({append.stream for append in appends})
         if self.postgres:
             anywhere = {a.stream for a in appends if a.expected_version == ANY_VERSION}
-            if anywhere:
+            if queue and anywhere:
                 conn.execute(_PG_LOCK, {"streams": sorted(anywhere)})
             rows = conn.execute(_PG_HEADS, {"streams": streams}).all()
         else:

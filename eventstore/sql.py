@@ -136,10 +136,11 @@ class SqlEventLog:
         for attempt in range(RACE_RETRIES):
             try:
                 with self.transaction() as conn:
-                    return self.append_many_in(conn, appends, work, completed)
+                    return self._append(conn, appends, work, completed, attempt > 0)
             except WriteRaceError:
                 # Lost a race (or a deadlock) to another writer. The next attempt
-                # reads the heads again: an explicit expected_version that moved fails
+                # reads the heads again (and queues behind other ANY_VERSION writers
+                # of the same streams): an explicit expected_version that moved fails
                 # its check there; ANY_VERSION appends go on at the new end.
                 backoff = min(0.05, 0.0005 * 2**attempt)
                 time.sleep(random.uniform(0, backoff))  # noqa: S311
@@ -158,10 +159,20 @@ class SqlEventLog:
 
         On an error the transaction is unusable: let it roll back.
         """
+        return self._append(conn, appends, work, completed, queue=False)
+
+    def _append(
+        self,
+        conn: sa.Connection,
+        appends: Sequence[StreamAppend],
+        work: Sequence[WorkItem],
+        completed: Sequence[Lease],
+        queue: bool,
+    ) -> list[AppendResult]:
         workqueue.complete(conn, completed)
         results: list[AppendResult] = []
         if appends:
-            first, heads = self._dialect.heads(conn, appends)
+            first, heads = self._dialect.heads(conn, appends, queue)
             rows, results = plan_appends(appends, heads, first)
             self._dialect.check_batch_size(len(rows))
             if rows:
