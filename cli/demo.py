@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -175,7 +176,11 @@ def _print_aws(aws: DemoAws) -> None:
     typed = TypeDeserializer()
     for item in aws.client("dynamodb").scan(TableName="daily-metrics").get("Items", []):
         plain = {k: typed.deserialize(v) for k, v in item.items()}
-        click.echo(f"  dynamodb daily-metrics: {json.dumps(plain, default=float)}")
+        click.echo(f"  dynamodb daily-metrics: {json.dumps(plain, default=_number)}")
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _print_report(result: DemoResult, cli: CliContext) -> None:

@@ -40,12 +40,12 @@ def _sns_messages(aws, url: str) -> list[dict]:
     ]
 
 
-async def _fire(runtime, aws, tmp_path, files: dict[str, str]):
-    """Drop `files`, fire the shipped blueprint's trigger once, serve to the end."""
+async def _fire(runtime, aws, tmp_path, files: dict[str, str], source=None):
+    """Drop `files`, fire the blueprint's trigger once, serve to the end."""
     aws.drop_files(files)
     project = write_dbt_project(tmp_path / "dbt")
     source = with_variables(
-        shipped("s3-fanout-by-prefix"), {"dbtProjectDir": str(project)}
+        source or shipped("s3-fanout-by-prefix"), {"dbtProjectDir": str(project)}
     )
     flow = runtime.flows.deploy(source)
     started = await fire_and_serve(runtime, flow)
@@ -123,3 +123,27 @@ async def test_s3_fanout_leaves_a_file_in_raw_when_its_execution_fails(
     assert aws.keys("raw/") == ["raw/refunds/r-1.csv"]
     assert aws.keys("processed/") == []
     assert slack.texts == []
+
+
+REFUNDS_CASE = """\
+    cases:
+      refunds:
+        - id: book_refunds
+          type: core.Log
+          message: "refunds file {{ trigger.key }}"
+"""
+
+
+async def test_s3_fanout_routes_a_third_prefix_after_a_yaml_edit(
+    runtime, aws, slack, tmp_path
+):
+    aws.create_landing([])
+    edited = shipped("s3-fanout-by-prefix").replace("    cases:\n", REFUNDS_CASE, 1)
+    files = {"raw/refunds/r-1.csv": "1\n"}
+
+    [state] = (await _fire(runtime, aws, tmp_path, files, edited)).values()
+
+    assert state.state == "SUCCESS", state.reason
+    assert state.task_runs["book_refunds"].state == "SUCCESS"
+    assert aws.keys("processed/") == ["processed/refunds/r-1.csv"]
+    assert slack.texts[0].startswith("refunds file s3://my-landing-bucket/raw/refunds/")
