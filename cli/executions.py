@@ -33,6 +33,7 @@ from sluice.core.errors import OrchestratorError
 from sluice.projections import (
     ExecutionFilter,
     ExecutionRow,
+    ReplayResult,
     TaskRunRow,
     catch_up,
     execution_events,
@@ -40,8 +41,8 @@ from sluice.projections import (
     list_executions,
     parse_time,
     record_of,
+    replay_execution,
 )
-from sluice.projections.replay import ReplayResult, replay_execution
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -11,8 +11,7 @@ import click
 from sluice.cli.context import CliContext, pass_cli
 from sluice.cli.executions import admin_errors, print_json, print_table, when
 from sluice.cli.runtime import default_actor
-from sluice.projections import ProjectionRunner
-from sluice.projections.rebuild import rebuild
+from sluice.projections import ProjectionRunner, rebuild
 
 
 @click.group("projections")

@@ -2,7 +2,8 @@
 
 The views are disposable: `catch_up` brings them to the log's head (every read command
 calls it first), `ProjectionRunner.run_forever` keeps them current in `sluice server`,
-and `rebuild` recomputes one from zero while writers keep running.
+and `rebuild` recomputes one from zero while writers keep running. `replay_execution`
+re-folds one execution's events up to a point (time travel, audited).
 """
 
 from sluice.projections.log_view import (
@@ -28,6 +29,8 @@ from sluice.projections.queries import (
     parse_time,
     search_audit,
 )
+from sluice.projections.rebuild import RebuildReport, rebuild
+from sluice.projections.replay import ReplayResult, replay_execution
 from sluice.projections.runner import ProjectionRunner, ProjectionStatus, catch_up
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "ExecutionRow",
     "ProjectionRunner",
     "ProjectionStatus",
+    "RebuildReport",
+    "ReplayResult",
     "TaskRunRow",
     "TriggerRow",
     "catch_up",
@@ -49,7 +54,9 @@ __all__ = [
     "list_executions",
     "list_triggers",
     "parse_time",
+    "rebuild",
     "record_of",
+    "replay_execution",
     "search_audit",
     "start_for_last",
     "tail",

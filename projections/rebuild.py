@@ -70,6 +70,8 @@ def rebuild(
         _lock_checkpoint(conn, target.name)
         position, more = _catch_up_in(conn, log, target, copies, position, batch_size)
         _swap(conn, target, copies, position)
+    if engine.dialect.name == "postgresql":
+        _analyze(engine, target)
     if actor:
         recorded = OperatorActionRecorded(
             action="projection.rebuild", detail={"name": name}
@@ -163,3 +165,11 @@ def _swap(
         )
     )
     conn.execute(CHECKPOINTS.delete().where(CHECKPOINTS.c.name == target.name + SUFFIX))
+
+
+def _analyze(engine: sa.Engine, target: Projection) -> None:
+    """Give PostgreSQL's planner statistics on the new tables (before autovacuum)."""
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in target.tables:
+            conn.exec_driver_sql(f"ANALYZE {quote(table.name)}")

@@ -89,3 +89,18 @@ async def test_run_forever_keeps_views_current_until_stopped(log):
             sa.select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == "late")
         ).scalar()
     assert state == "RUNNING"
+
+
+def test_catch_up_rebuilds_a_view_whose_schema_changed(log):
+    run(log, Plan("a"), Plan("b", tasks=("fail",)))
+    catch_up(log)
+    before = _snapshot(log.engine)
+    with log.engine.begin() as conn:  # as if the rows came from an older definition
+        conn.execute(EXECUTIONS.update().values(state="STALE"))
+        conn.execute(
+            CHECKPOINTS.update()
+            .where(CHECKPOINTS.c.name == "executions")
+            .values(schema_hash="an older shape")
+        )
+    catch_up(log)
+    assert _snapshot(log.engine) == before
