@@ -37,7 +37,6 @@ _Stored = tuple[EventRow, datetime]
 class _Slot:
     """A queued work item and who holds it."""
 
-    seq: int
     item: WorkItem
     worker: str | None = None
     token: str | None = None
@@ -54,7 +53,6 @@ class InMemoryEventLog:
         self._streams: dict[str, list[_Stored]] = {}
         self._keys: set[str] = set()
         self._work: dict[str, _Slot] = {}
-        self._seq = 0
         self._logs: list[LogLine] = []
 
     def _now(self) -> datetime:
@@ -100,8 +98,7 @@ class InMemoryEventLog:
                 del self._work[lease.item.key]
             for item in work:
                 if item.key not in self._work:
-                    self._seq += 1
-                    self._work[item.key] = _Slot(self._seq, item)
+                    self._work[item.key] = _Slot(item)
             return results
 
     def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
@@ -154,7 +151,7 @@ class InMemoryEventLog:
         """Claim up to `limit` due items (unleased, or whose lease expired), FIFO."""
         leases: list[Lease] = []
         with self._lock:
-            for slot in sorted(self._work.values(), key=lambda s: s.seq):
+            for slot in self._work.values():  # enqueue order: dicts keep it
                 if len(leases) >= limit:
                     break
                 due = slot.item.available_at is None or slot.item.available_at <= now
