@@ -60,10 +60,8 @@ def admin_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (OrchestratorError, ValueError) as err:
+        except OrchestratorError as err:
             raise AdminError(str(err)) from err
-        except KeyError as err:
-            raise AdminError(str(err.args[0])) from err
 
     return wrapper  # type: ignore[return-value]
 

@@ -6,6 +6,12 @@ and `rebuild` recomputes one from zero while writers keep running. `replay_execu
 re-folds one execution's events up to a point (time travel, audited).
 """
 
+from sluice.projections.errors import (
+    BadQueryError,
+    ProjectionError,
+    RebuildError,
+    UnknownProjectionError,
+)
 from sluice.projections.log_view import (
     EventRecord,
     execution_events,
@@ -37,17 +43,21 @@ __all__ = [
     "AuditFilter",
     "AuditPage",
     "AuditRow",
+    "BadQueryError",
     "EventRecord",
     "ExecutionDetail",
     "ExecutionFilter",
     "ExecutionPage",
     "ExecutionRow",
+    "ProjectionError",
     "ProjectionRunner",
     "ProjectionStatus",
+    "RebuildError",
     "RebuildReport",
     "ReplayResult",
     "TaskRunRow",
     "TriggerRow",
+    "UnknownProjectionError",
     "catch_up",
     "execution_events",
     "get_execution",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sluice.projections import audit_log, executions, task_runs, triggers
 from sluice.projections._schema import Projection
+from sluice.projections.errors import UnknownProjectionError
 
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
@@ -18,9 +19,11 @@ PROJECTIONS: dict[str, Projection] = {
 
 
 def projection(name: str) -> Projection:
-    """The projection called `name`; `KeyError` naming the known ones otherwise."""
+    """The projection called `name`; `UnknownProjectionError` naming the known ones."""
     try:
         return PROJECTIONS[name]
-    except KeyError:
+    except KeyError as err:
         known = ", ".join(PROJECTIONS)
-        raise KeyError(f"no projection {name!r} (known: {known})") from None
+        raise UnknownProjectionError(
+            f"no projection {name!r} (known: {known})"
+        ) from err

@@ -20,6 +20,7 @@ from sluice.core.errors import ExecutionNotFoundError
 from sluice.core.events import JsonValue
 from sluice.projections._schema import UtcDateTime, duration_ms
 from sluice.projections.audit_log import AUDIT_LOG
+from sluice.projections.errors import BadQueryError
 from sluice.projections.executions import EXECUTIONS
 from sluice.projections.task_runs import TASK_RUNS
 from sluice.projections.triggers import TRIGGERS
@@ -268,12 +269,12 @@ def encode_cursor(at: datetime, execution_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The keyset of a cursor; `ValueError` if it is not one of ours."""
+    """The keyset of a cursor; `BadQueryError` if it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, execution_id = msgspec.json.decode(raw, type=tuple[datetime, str])
     except (ValueError, msgspec.DecodeError) as err:
-        raise ValueError(f"not a page cursor: {cursor!r}") from err
+        raise BadQueryError(f"not a page cursor: {cursor!r}") from err
     return at, execution_id
 
 
@@ -285,14 +286,14 @@ def parse_time(text: str, now: datetime) -> datetime:
     """A point in time: relative to `now` (`30m`, `24h`, `7d`, `2w`) or ISO 8601.
 
     A date alone means its midnight UTC; a time without an offset is UTC.
-    `ValueError` if `text` is neither.
+    `BadQueryError` (a ValueError) if `text` is neither.
     """
     if match := _RELATIVE.match(text):
         return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError as err:
-        raise ValueError(
+        raise BadQueryError(
             f"{text!r} is not a time: use 30m, 24h, 7d, 2w or an ISO date (2025-01-31)"
         ) from err
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 import msgspec
 import sqlalchemy as sa
 
-from sluice.core.errors import OrchestratorError
 from sluice.core.events import NewEvent, OperatorActionRecorded
 from sluice.core.ports import ANY_VERSION
 from sluice.projections._schema import (
@@ -27,13 +26,10 @@ from sluice.projections._schema import (
     write_transaction,
 )
 from sluice.projections.catalog import projection
+from sluice.projections.errors import RebuildError
 from sluice.projections.runner import SqlEventLog, apply_batch, ensure_tables, reset
 
 SUFFIX = "__rebuild"
-
-
-class RebuildError(OrchestratorError):
-    """A rebuild could not finish (another rebuild of the same view is running)."""
 
 
 class RebuildReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,7 +48,7 @@ def rebuild(
 
     Args:
         log: the event log; the views live on `log.engine`.
-        name: which projection (`KeyError` naming the known ones if there is none).
+        name: which projection (`UnknownProjectionError` lists the known ones).
         actor: who asked (`user:alice`); recorded as a `projection.rebuild` action.
         batch_size: events per transaction while building.
     """

@@ -21,6 +21,7 @@ from sluice.core.events import (
 )
 from sluice.core.ports import ANY_VERSION
 from sluice.core.state import ExecutionState, fold
+from sluice.projections.errors import BadQueryError
 from sluice.projections.executions import EXECUTIONS
 from sluice.projections.log_view import execution_events
 from sluice.projections.runner import SqlEventLog, catch_up
@@ -61,7 +62,7 @@ def replay_execution(
 
     Raises:
         ExecutionNotFoundError: the execution has no events.
-        ValueError: `to_version` is outside the stream, or `at` is before it began.
+        BadQueryError: `to_version` is outside the stream, or `at` precedes it.
     """
     events = execution_events(log, execution_id)
     chosen = _up_to(events, to_version, at)
@@ -88,14 +89,18 @@ def _up_to(
     events: list[RecordedEvent], to_version: int | None, at: datetime | None
 ) -> list[RecordedEvent]:
     if to_version is not None and not 1 <= to_version <= len(events):
-        raise ValueError(f"--to must be between 1 and {len(events)} (the last event)")
+        raise BadQueryError(
+            f"--to must be between 1 and {len(events)} (the last event)"
+        )
     chosen = [
         e for e in events
         if (to_version is None or e.version <= to_version)
         and (at is None or e.recorded_at <= at)
     ]  # fmt: skip
     if not chosen:
-        raise ValueError(f"the execution did not exist yet at {at:%Y-%m-%d %H:%M:%S%z}")
+        raise BadQueryError(
+            f"the execution did not exist yet at {at:%Y-%m-%d %H:%M:%S%z}"
+        )
     return chosen
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from sluice.projections._schema import CHECKPOINTS
 from sluice.projections.catalog import PROJECTIONS
+from sluice.projections.errors import UnknownProjectionError
 from sluice.projections.rebuild import rebuild
 from sluice.projections.runner import ProjectionRunner, catch_up
 from tests.projections.views import snapshot
@@ -104,5 +105,5 @@ def test_rebuild_records_who_asked_for_it(log):
 
 def test_rebuild_of_an_unknown_projection_names_the_known_ones(log):
     known = "known: executions, task_runs, audit_log, triggers"
-    with pytest.raises(KeyError, match=known):
+    with pytest.raises(UnknownProjectionError, match=known):
         rebuild(log, "nope")
