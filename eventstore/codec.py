@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -185,25 +185,22 @@ def row_hash(row: StoredRow) -> str:
     )  # fmt: skip
 
 
-def recorded_event(row: StoredRow, recorded_at: datetime) -> RecordedEvent:
-    """The `RecordedEvent` of a stored row (decoded, lifted to the current version)."""
-    return RecordedEvent(
-        position=row.position,
-        stream=row.stream,
-        version=row.version,
-        event=decode_event(
-            row.type,
-            row.schema_version,
-            row.data,
-            position=row.position,
-            stream=row.stream,
-        ),
-        actor=row.actor,
-        recorded_at=recorded_at,
-        schema_version=row.schema_version,
-        causation_id=row.causation_id,
-        correlation_id=row.correlation_id,
-        idempotency_key=row.idempotency_key,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+def recorded_event(row: Sequence[Any], recorded_at: datetime) -> RecordedEvent:
+    """The `RecordedEvent` of a stored row (decoded, lifted to the current version).
+
+    Args:
+        row: the `events` columns in `EventRow` order (position … hash); taken by
+            position, which is several times faster than by name on a long read.
+        recorded_at: when the database recorded it.
+    """
+    (position, stream, version, type_name, schema_version, data, actor, causation_id,
+     correlation_id, idempotency_key, prev_hash, digest) = row[:12]  # fmt: skip
+    event = decode_event(
+        type_name, schema_version, data, position=position, stream=stream
     )
+    return RecordedEvent(
+        position=position, stream=stream, version=version, event=event, actor=actor,
+        recorded_at=recorded_at, schema_version=schema_version,
+        causation_id=causation_id, correlation_id=correlation_id,
+        idempotency_key=idempotency_key, prev_hash=prev_hash, hash=digest,
+    )  # fmt: skip

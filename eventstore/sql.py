@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,7 +28,7 @@ from sluice.core.ports import (
     WorkItem,
 )
 from sluice.eventstore import workqueue
-from sluice.eventstore.chain import ChainChecker, plan_appends
+from sluice.eventstore.chain import EVENT_COLUMNS, ChainChecker, plan_appends
 from sluice.eventstore.codec import recorded_event
 from sluice.eventstore.database import (
     WriteRaceError,
@@ -47,6 +48,8 @@ RACE_RETRIES = 20
 _KEYS_PER_QUERY = 500
 _LOG_COLUMNS = ("execution_id", "task_run_id", "attempt", "level", "message", "at")
 _e = events.c
+_READ = sa.select(*(_e[name] for name in EVENT_COLUMNS), _e.recorded_at)
+"""The columns `codec.recorded_event` takes, in its order."""
 
 
 def open_event_log(url: str, *, migrate: bool = True) -> SqlEventLog:
@@ -102,10 +105,10 @@ class SqlEventLog:
         with translate_errors(self._url), self._reader.connect() as conn:
             yield conn
 
-    def _fetch(self, query: sa.Select[tuple[object, ...]]) -> list[RecordedEvent]:
+    def _fetch(self, query: sa.Select[Any]) -> list[RecordedEvent]:
         with self._reading() as conn:
             rows = conn.execute(query).all()
-        return [recorded_event(row, row.recorded_at) for row in rows]
+        return [recorded_event(row, row[-1]) for row in rows]
 
     # --- appending ------------------------------------------------------------------
 
@@ -185,16 +188,14 @@ class SqlEventLog:
     def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
         """A stream's events from `from_version` on, in version order."""
         where = (_e.stream == stream) & (_e.version >= from_version)
-        return self._fetch(sa.select(events).where(where).order_by(_e.version))
+        return self._fetch(_READ.where(where).order_by(_e.version))
 
     def read_all(
         self, after_position: int = 0, limit: int = 1000
     ) -> list[RecordedEvent]:
         """The log after `after_position` in position order, gap-free (see dialects)."""
         where = (_e.position > after_position) & self._dialect.readable()
-        return self._fetch(
-            sa.select(events).where(where).order_by(_e.position).limit(limit)
-        )
+        return self._fetch(_READ.where(where).order_by(_e.position).limit(limit))
 
     def head_position(self) -> int:
         """The highest position a gap-free reader may read up to now (0: none)."""
