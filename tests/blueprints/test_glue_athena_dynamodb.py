@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sluice.cli.run import stop_when_settled
+from sluice.core.expressions import Renderer
+from sluice.core.triggers import TriggerRunner
 from tests.blueprints.conftest import shipped
 from tests.engine.conftest import events_of, run_flow
+from tests.plugin_context import ManualClock
 
 pytestmark = pytest.mark.aws
 
@@ -86,3 +91,31 @@ async def test_glue_athena_dynamodb_pages_and_fails_when_the_count_is_out_of_ran
     [message] = _delivered(aws, inbox)
     assert state.id in message
     assert "12 rows counted, expected 1000 to 10000000" in message
+
+
+async def test_glue_athena_dynamodb_nightly_fire_processes_the_scheduled_day(
+    runtime, aws, slack
+):
+    aws.create_pipeline(row_count=1234, total_amount=5678.5)
+    # A scheduled run takes the inputs' defaults: poll faster than every 15 s here.
+    source = shipped("glue-athena-dynamodb").replace(
+        "defaults: PT15S", "defaults: PT0.1S"
+    )
+    flow = runtime.flows.deploy(source)
+    clock = ManualClock(datetime(2026, 1, 30, 22, 0, tzinfo=UTC))
+    triggers = TriggerRunner(
+        runtime.log, runtime.storage, clock, Renderer(now=clock.now)
+    )
+    await triggers.tick([flow])  # a new schedule starts from now
+    clock.advance(timedelta(hours=6))  # past 03:00 on the 31st
+
+    assert await triggers.tick([flow]) == 1
+
+    [fired] = [
+        e.event for e in runtime.log.read_all(0, 1000) if e.type == "TriggerFired"
+    ]
+    state = await runtime.drive(fired.execution_id, stop_when_settled)
+    assert state.state == "SUCCESS", state.reason
+    assert state.task_runs["day"].outputs["value"] == "2026-01-31"
+    [item] = _items(aws)
+    assert item["day"] == {"S": "2026-01-31"}
