@@ -232,7 +232,7 @@ def report(title: str, f: dict[str, float]) -> None:
     print(f"\n{title}")
     raws = {
         k.removeprefix("raw "): v
-        for k, v in f.items()
+        for k, v in sorted(f.items())
         if k.startswith("raw ") and "single" not in k
     }
     for name, rate in raws.items():
