@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,12 +79,13 @@ class InMemoryEventLog:
             for lease in completed:
                 self._held(lease)
             heads = {
-                name: Head(rows[-1][0].version, rows[-1][0].hash)
-                for name, rows in self._streams.items()
+                a.stream: Head(last.version, last.hash)
+                for a in appends
+                if (last := self._last(a.stream)) is not None
             }
             rows, results = plan_appends(appends, heads, len(self._rows) + 1)
-            keys = [r.idempotency_key for r in rows if r.idempotency_key]
-            repeated = {k for k in keys if k in self._keys or keys.count(k) > 1}
+            keys = Counter(r.idempotency_key for r in rows if r.idempotency_key)
+            repeated = {k for k, n in keys.items() if n > 1 or k in self._keys}
             if repeated:
                 raise DuplicateEventError(
                     f"an event with idempotency key {sorted(repeated)} is recorded "
@@ -100,6 +102,10 @@ class InMemoryEventLog:
                 if item.key not in self._work:
                     self._work[item.key] = _Slot(item)
             return results
+
+    def _last(self, stream: str) -> EventRow | None:
+        rows = self._streams.get(stream)
+        return rows[-1][0] if rows else None
 
     def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
         """A stream's events from `from_version` on, in version order."""

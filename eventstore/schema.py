@@ -77,7 +77,7 @@ events = sa.Table(
     "events",
     metadata,
     # PostgreSQL: (writer's transaction id << 20) + index in the transaction, see
-    # eventstore/_dialects.py; SQLite: 1, 2, 3… (writes are serialized).
+    # eventstore/dialects.py; SQLite: 1, 2, 3… (writes are serialized).
     sa.Column("position", BigId, primary_key=True, autoincrement=False),
     sa.Column("stream", StreamName, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
