@@ -2,7 +2,7 @@
 
 Events are past-tense facts (`TaskRunSucceeded`), frozen `msgspec.Struct`s tagged with
 their type name; `Event` is their union. Stored names are permanent: evolve an event with
-optional fields or an upcaster (see `sluice.core.codec`), never by renaming it.
+optional fields or an upcaster (see `sluice.eventstore.codec`), never by renaming it.
 
 Streams:
     ``execution/<id>``                  everything that happens to one execution
