@@ -1,4 +1,4 @@
-"""The log under test: the real event store on `db_url` (SQLite, or PostgreSQL)."""
+"""The log under test: the event store on `db_url` (SQLite, or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from sluice.eventstore import SqlEventLog, open_event_log
 
-def open_log(url: str):
-    """The event log on `url` (the stand-in until sluice.eventstore lands)."""
-    try:
-        from sluice.eventstore import open_event_log
-    except ImportError:
-        from tests.projections.standin import StandInEventLog
 
-        return StandInEventLog(url)
+def open_log(url: str) -> SqlEventLog:
+    """The event log on `url`, migrated."""
     return open_event_log(url)
 
 
 @pytest.fixture
-def log(db_url) -> Iterator[object]:
+def log(db_url) -> Iterator[SqlEventLog]:
     """An empty event log (and the database its views live in)."""
     opened = open_log(db_url)
     yield opened
