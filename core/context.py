@@ -9,6 +9,7 @@ in Kestra. Secret outputs are stored redacted; the real values come from `secret
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,25 @@ INPUTS_VAULT_KEY = "__inputs__"
 
 
 def _key(value: JsonValue) -> str:
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return str(value)
+
+
+class _ByValue(dict[str, Any]):
+    """Outputs of a task inside a ForEach, by loop value: `outputs.x[taskrun.value]`
+    works whether the value is a string, a number or an object."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(_key(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(_key(key), default)
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(_key(key))  # type: ignore[arg-type]
 
 
 def outputs_of(
@@ -41,7 +60,7 @@ def outputs_of(
         if run.value is None:
             found[run.task_id] = outputs
         else:
-            slot = found.setdefault(run.task_id, {})
+            slot = found.setdefault(run.task_id, _ByValue())
             if isinstance(slot, dict):
                 slot[_key(run.value)] = outputs
     return found

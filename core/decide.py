@@ -185,8 +185,10 @@ class _Decider:
             except OrchestratorError as err:
                 status, reason = FAILED, f"flow output {output.id!r}: {err}"
         if status == FAILED and not reason:
+            # The innermost failure says why: a flowable parent has no message.
             reason = next((f"task {r.task_id!r} failed: {r.message}" for r in
-                           self.state.task_runs.values() if r.state == "FAILED"), "")  # fmt: skip
+                           self.state.task_runs.values() if r.state == "FAILED" and r.message),
+                          "")  # fmt: skip
         self.finish(status, outputs, reason)
 
     def finish(self, final: str, outputs: dict[str, JsonValue], reason: str) -> None:

@@ -64,10 +64,17 @@ class JobStatus:
     detail: Any = None
 
 
+FIRST_LOOK = timedelta(seconds=1)
+"""The longest a job task waits before its first look at a job it started."""
+
+
 def started(ctx: RunContext, ids: dict[str, JsonValue], interval: timedelta) -> Waiting:
     """The `Waiting` to return right after starting a job: its ids and start time."""
     checkpoint = {**ids, STARTED_AT: ctx.clock.now().isoformat()}
-    return Waiting(checkpoint=checkpoint, poll_after=interval, message="started")
+    # The first look comes soon (many jobs end, or fail, within seconds); later looks
+    # come every `interval`.
+    return Waiting(checkpoint=checkpoint, poll_after=min(interval, FIRST_LOOK),
+                   message="started")
 
 
 def checkpoint_of(ctx: RunContext) -> dict[str, JsonValue]:

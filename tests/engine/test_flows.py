@@ -300,3 +300,29 @@ async def test_expression_error_fails_the_task_with_the_expression_named(runtime
     """)
     assert state.state == "FAILED"
     assert "missing" in state.task_runs["bad"].message
+
+
+async def test_foreach_over_objects_addresses_sibling_outputs_by_the_object(runtime):
+    state = await run_flow(runtime, """
+        id: objects
+        namespace: demo
+        tasks:
+          - id: each
+            type: core.ForEach
+            values: '[{"name": "dev", "prod": false}, {"name": "prod", "prod": true}]'
+            tasks:
+              - id: label
+                type: core.Return
+                format: "{{ taskrun.value.name }}"
+              - id: again
+                type: core.Return
+                format: "{{ outputs.label[taskrun.value].value }}!"
+              - id: boom
+                type: core.Fail
+                condition: "{{ taskrun.value.prod }}"
+                errorMessage: "prod is locked"
+    """)
+    assert state.state == "FAILED"
+    assert state.task_runs["again[0]"].outputs == {"value": "dev!"}
+    assert state.task_runs["again[1]"].outputs == {"value": "prod!"}
+    assert state.reason == "task 'boom' failed: prod is locked"

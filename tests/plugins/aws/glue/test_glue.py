@@ -62,10 +62,11 @@ async def test_start_job_run_waits_durably_and_starts_one_run(moto_url, tmp_path
 
     first = await task.run(ctx)
     assert isinstance(first, Waiting)
-    assert first.poll_after == timedelta(seconds=30)
+    assert first.poll_after == timedelta(seconds=1)  # the first look comes soon
     second = await _resume(task, ctx, first)  # RUNNING
     assert isinstance(second, Waiting)
     assert second.checkpoint == first.checkpoint
+    assert second.poll_after == timedelta(seconds=30)  # later looks every `interval`
     done = await _resume(task, ctx, second)
 
     assert done.state == "SUCCEEDED"
