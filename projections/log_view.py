@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 import msgspec
@@ -59,7 +59,6 @@ def tail(
     stream_prefix: str | None = None,
     follow: bool = False,
     interval: float = 0.2,
-    sleep: Callable[[float], None] = time.sleep,
     batch: int = 500,
 ) -> Iterator[RecordedEvent]:
     """Events after position `after` that match; with `follow`, wait for more forever.
@@ -71,7 +70,6 @@ def tail(
         stream_prefix: only streams starting with this (`execution/`, `trigger/prod/`).
         follow: keep polling every `interval` seconds once the head is reached.
         interval: seconds between polls when following.
-        sleep: how to wait (tests pass their own).
         batch: events read per call.
     """
     wanted = set(types)
@@ -87,7 +85,7 @@ def tail(
         if len(events) < batch:
             if not follow:
                 return
-            sleep(interval)
+            time.sleep(interval)
 
 
 def start_for_last(log: EventLog, count: int) -> int:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from click.testing import CliRunner, Result
 
 from sluice.cli.main import cli
-from tests.projections.conftest import open_log
+from sluice.eventstore import open_event_log
 
 
 def sluice(db_url: str, *args: str) -> Result:
@@ -25,7 +25,7 @@ def json_lines(result: Result) -> list[dict]:
 @contextmanager
 def event_log(db_url: str) -> Iterator[object]:
     """The event log on `db_url`, closed afterwards."""
-    log = open_log(db_url)
+    log = open_event_log(db_url)
     try:
         yield log
     finally:

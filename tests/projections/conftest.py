@@ -9,14 +9,9 @@ import pytest
 from sluice.eventstore import SqlEventLog, open_event_log
 
 
-def open_log(url: str) -> SqlEventLog:
-    """The event log on `url`, migrated."""
-    return open_event_log(url)
-
-
 @pytest.fixture
 def log(db_url) -> Iterator[SqlEventLog]:
     """An empty event log (and the database its views live in)."""
-    opened = open_log(db_url)
+    opened = open_event_log(db_url)
     yield opened
     opened.close()
