@@ -3,12 +3,7 @@
     sluice audit --action resume --flow rotate-keys --since 7d   # who approved it
     sluice audit --actor alice --json
 
-`--json` prints ``{"entries": [ENTRY…], "next_after": int|null}``, newest first, where
-ENTRY has position, at (RFC 3339 UTC), actor, action, execution_id, namespace, flow_id,
-detail {…} and address. Pass next_after to ``--after`` for the next page. Actions:
-create, replay, resume, kill, restart, deploy, trigger.fire, trigger.action, and the
-operator actions recorded as such (replay.view, projection.rebuild); `--action X` also
-matches X.<anything>.
+`--json` is stable for scripts: `sluice audit --help` lists its fields and actions.
 """
 
 from __future__ import annotations
@@ -46,7 +41,7 @@ from sluice.projections import AuditFilter, AuditRow, search_audit
     "--after", type=int, help="The position printed at the end of the last page."
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object (documented above)."
+    "--json", "as_json", is_flag=True, help="JSON for scripts (fields described above)."
 )
 @click.pass_context
 @admin_errors
@@ -57,7 +52,17 @@ def audit(
     as_json: bool,
     **where: str | datetime | None,
 ) -> None:
-    """Who did what, when: operator and trigger actions, newest first."""
+    """Who did what, when: operator and trigger actions, newest first.
+
+    \b
+    sluice audit --action resume --flow rotate-keys --since 7d   # who approved it
+    Actions: create, replay, resume, kill, restart, deploy, trigger.fire,
+    trigger.action, and recorded operator actions (replay.view,
+    projection.rebuild); --action X also matches X.<anything>.
+    --json prints {"entries": [ENTRY...], "next_after": int|null}; ENTRY:
+    position, at (RFC 3339 UTC), actor, action, execution_id, namespace,
+    flow_id, detail {...}, address. Pass next_after to --after.
+    """
     if ctx.invoked_subcommand is not None:
         return
     cli: CliContext = ctx.find_object(CliContext)

@@ -1,7 +1,6 @@
 """The `sluice events` command group: the raw log as it grows.
 
-`tail --json` prints one object a line: position, stream, version, type, actor,
-recorded_at, data, causation_id, correlation_id.
+`tail --json` is stable for scripts: `sluice events tail --help` lists its fields.
 """
 
 from __future__ import annotations
@@ -56,7 +55,10 @@ def _types(
     help="Without --after: start this many events back.",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object a line (documented above)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON lines for scripts (fields described above).",
 )
 @pass_cli
 @admin_errors
@@ -64,7 +66,12 @@ def tail_command(
     cli: CliContext, follow: bool, types: list[str], stream_prefix: str | None,
     after: int | None, last: int, as_json: bool,
 ) -> None:  # fmt: skip
-    """Print the log's events in order, from a position or the last few."""
+    """Print the log's events in order, from a position or the last few.
+
+    \b
+    --json prints one object a line: position, stream, version, type, actor,
+    recorded_at, data, causation_id, correlation_id.
+    """
     log = cli.event_log()
     start = after if after is not None else start_for_last(log, last)
     try:

@@ -1,18 +1,8 @@
 """The `sluice executions` command group: list, show, events, logs, replay.
 
 Every read first brings the views up to the log's head, so it sees every write made
-before it. `--json` output is stable for scripts (times are RFC 3339 UTC):
-
-- ``list --json``: ``{"executions": [ROW…], "next_cursor": str|null}``, where ROW has
-  id, namespace, flow_id, revision, state, trigger_type, trigger_id, created_at,
-  started_at, ended_at, duration_ms, labels {key: value}, attempts,
-  parent_execution_id, original_execution_id. Pass next_cursor to ``--after``.
-- ``show --json``: ``{"execution": ROW, "task_runs": [RUN…]}``, where RUN has
-  task_run_id, task_id, parent_task_run_id, value, iteration, state, attempts,
-  started_at, ended_at, duration_ms, worker, outputs (JSON text, cut to 2000
-  characters), error_type, message, child_execution_id.
-- ``events --json``: one object a line: position, stream, version, type, actor,
-  recorded_at, data, causation_id, correlation_id.
+before it. `--json` output is stable for scripts; each command's help lists its fields
+(times are RFC 3339 UTC).
 
 Errors (an unknown execution, a bad option) print one line on stderr and exit 2.
 """
@@ -158,14 +148,22 @@ def executions() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--after", help="The cursor printed at the end of the previous page.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object (documented above)."
+    "--json", "as_json", is_flag=True, help="JSON for scripts (fields described above)."
 )
 @pass_cli
 @admin_errors
 def list_command(
     cli: CliContext, limit: int, after: str | None, as_json: bool, **where: Any
 ) -> None:
-    """List executions, newest first, one page at a time."""
+    """List executions, newest first, one page at a time.
+
+    \b
+    --json prints {"executions": [ROW...], "next_cursor": str|null}; pass next_cursor
+    to --after for the next page. ROW: id, namespace, flow_id, revision, state,
+    trigger_type, trigger_id, created_at, started_at, ended_at (RFC 3339 UTC),
+    duration_ms, labels {key: value}, attempts, parent_execution_id,
+    original_execution_id.
+    """
     log = fresh_log(cli)
     page = list_executions(
         log.engine, ExecutionFilter(**where), limit=limit, after=after
@@ -205,12 +203,19 @@ def _list_row(e: ExecutionRow) -> tuple[object, ...]:
 @executions.command("show")
 @click.argument("execution_id")
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object (documented above)."
+    "--json", "as_json", is_flag=True, help="JSON for scripts (fields described above)."
 )
 @pass_cli
 @admin_errors
 def show_command(cli: CliContext, execution_id: str, as_json: bool) -> None:
-    """Show an execution and its task-run tree: states, durations, attempts, outputs."""
+    """Show an execution and its task-run tree: states, durations, attempts, outputs.
+
+    \b
+    --json prints {"execution": ROW (as in list), "task_runs": [RUN...]}. RUN:
+    task_run_id, task_id, parent_task_run_id, value, iteration, state, attempts,
+    started_at, ended_at, duration_ms, worker, outputs (JSON text cut to 2000
+    characters), error_type, message, child_execution_id.
+    """
     detail = get_execution(fresh_log(cli).engine, execution_id)
     if as_json:
         print_json(detail)
@@ -277,11 +282,21 @@ def _short(text: str | None, width: int = 70) -> str:
 
 @executions.command("events")
 @click.argument("execution_id")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON lines for scripts (fields described above).",
+)
 @pass_cli
 @admin_errors
 def events_command(cli: CliContext, execution_id: str, as_json: bool) -> None:
-    """The execution's raw events, in order."""
+    """The execution's raw events, in order.
+
+    \b
+    --json prints one object a line: position, stream, version, type, actor,
+    recorded_at, data, causation_id, correlation_id.
+    """
     events = execution_events(cli.event_log(), execution_id)
     if as_json:
         for recorded in events:

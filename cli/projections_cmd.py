@@ -1,7 +1,6 @@
 """The `sluice projections` command group: how far each view is, and rebuilding one.
 
-`status --json` prints ``[{"name", "position", "head", "lag", "updated_at"}…]``;
-`rebuild --json` prints ``{"name", "position", "events", "seconds"}``.
+`--json` is stable for scripts: each command's help lists its fields.
 """
 
 from __future__ import annotations
@@ -20,11 +19,16 @@ def projections() -> None:
 
 
 @projections.command("status")
-@click.option("--json", "as_json", is_flag=True, help="A JSON list (documented above).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="JSON for scripts (fields described above)."
+)
 @pass_cli
 @admin_errors
 def status(cli: CliContext, as_json: bool) -> None:
-    """Each view's checkpoint against the log's head, and how far behind it is."""
+    """Each view's checkpoint against the log's head, and how far behind it is.
+
+    --json prints [{"name", "position", "head", "lag", "updated_at"}...].
+    """
     rows = ProjectionRunner(cli.event_log()).status()
     if as_json:
         print_json(rows)
@@ -39,14 +43,17 @@ def status(cli: CliContext, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--as", "actor", help="Who asks (default: the OS user); audited.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON object (documented above)."
+    "--json", "as_json", is_flag=True, help="JSON for scripts (fields described above)."
 )
 @pass_cli
 @admin_errors
 def rebuild_command(
     cli: CliContext, name: str, actor: str | None, as_json: bool
 ) -> None:
-    """Recompute view NAME from the whole log, then swap it in (writers keep going)."""
+    """Recompute view NAME from the whole log, then swap it in (writers keep going).
+
+    --json prints {"name", "position", "events", "seconds"}.
+    """
     who = f"user:{actor}" if actor else default_actor()
     report = rebuild(cli.event_log(), name, actor=who)
     if as_json:
