@@ -45,6 +45,10 @@ def tail_while_threads_append(log, writers: int = 4, each: int = 25) -> None:
             batch = log.read_all(position, limit=30)
             seen.extend(e.position for e in batch)
             position = batch[-1].position if batch else position
+            if not batch:
+                # Caught up: pause as every real tailer does. A reader spinning in
+                # Python starves the writer threads of the GIL (not of the database).
+                time.sleep(0.001)
 
     def write(n: int) -> None:
         for i in range(each):
