@@ -192,6 +192,10 @@ class _Decider:
         self.finish(status, outputs, reason)
 
     def finish(self, final: str, outputs: dict[str, JsonValue], reason: str) -> None:
+        for run in list(self.state.task_runs.values()):
+            if not run.settled:  # e.g. a Pause whose timeout cancelled the execution
+                self.emit(TaskRunEnded(task_run_id=run.id, state=state_name(final),
+                                       message=reason))  # fmt: skip
         self.emit(ExecutionEnded(state=state_name(final), outputs=outputs, reason=reason))
         parent = self.state.parent
         if parent is not None:

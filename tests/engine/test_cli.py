@@ -163,3 +163,17 @@ def test_secret_values_never_reach_the_log_or_the_cli_output(sluice, tmp_path, d
         assert any("******" in line.message for line in lines)
     finally:
         log.close()
+
+
+def test_flow_schema_is_json_schema_naming_every_task_type(sluice):
+    result = sluice("flow", "schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["required"] == ["id", "namespace", "tasks"]
+    variants = schema["$defs"]["Task"]["anyOf"]
+    names = {name for v in variants for name in v["properties"]["type"]["enum"]}
+    for expected in ("core.Log", "io.kestra.plugin.core.log.Log", "aws.s3.Upload",
+                     "io.kestra.plugin.aws.s3.Upload", "core.ForEach", "slack.IncomingWebhook"):
+        assert expected in names
+    upload = next(v for v in variants if "aws.s3.Upload" in v["properties"]["type"]["enum"])
+    assert {"bucket", "key", "stsRoleArn", "endpointOverride"} <= set(upload["properties"])

@@ -109,3 +109,23 @@ async def test_task_timeout_fails_the_attempt_and_the_retry_policy_applies(runti
     run = state.task_runs["slow"]
     assert run.attempt == 2
     assert "timeout" in run.message
+
+
+async def test_pause_cancel_behavior_cancels_the_execution_when_nobody_approves(runtime):
+    state = await run_flow(runtime, """
+        id: cancelled
+        namespace: ops
+        tasks:
+          - id: gate
+            type: core.Pause
+            pauseDuration: PT0.05S
+            behavior: CANCEL
+          - id: after
+            type: core.Return
+            format: never
+    """)
+    if state.state == "PAUSED":
+        state = await runtime.drive(state.id, lambda s: s.terminal)
+    assert state.state == "CANCELLED"
+    assert state.task_runs["gate"].state == "CANCELLED"
+    assert "after" not in state.task_runs
