@@ -53,11 +53,26 @@ def pct(values: list[float], q: float) -> float:
 async def throughput(runtime: Runtime, n: int) -> dict[str, float]:
     flow = runtime.flows.deploy(FLOW)
     ids = [uuid.uuid4().hex[:16] for _ in range(n)]
-    appends = [StreamAppend(stream=execution_stream(i), expected_version=0, events=[NewEvent(
-        event=ExecutionCreated(execution_id=i, namespace=flow.namespace, flow_id=flow.id,
-                               flow_revision=flow.revision), actor="bench")]) for i in ids]
+    appends = [
+        StreamAppend(
+            stream=execution_stream(i),
+            expected_version=0,
+            events=[
+                NewEvent(
+                    event=ExecutionCreated(
+                        execution_id=i,
+                        namespace=flow.namespace,
+                        flow_id=flow.id,
+                        flow_revision=flow.revision,
+                    ),
+                    actor="bench",
+                )
+            ],
+        )
+        for i in ids
+    ]
     for start in range(0, n, 500):
-        runtime.log.append_many(appends[start:start + 500])
+        runtime.log.append_many(appends[start : start + 500])
     scheduler = runtime.scheduler(concurrency=64)
     stop = asyncio.Event()
     remaining = set(ids)
@@ -75,9 +90,15 @@ async def throughput(runtime: Runtime, n: int) -> dict[str, float]:
     latencies = []
     for i in ids:
         events = runtime.log.read_stream(execution_stream(i))
-        latencies.append((events[-1].recorded_at - events[0].recorded_at).total_seconds() * 1000)
-    return {"exec_per_s": n / elapsed, "p50_ms": statistics.median(latencies),
-            "p99_ms": pct(latencies, 0.99), "elapsed_s": elapsed}
+        latencies.append(
+            (events[-1].recorded_at - events[0].recorded_at).total_seconds() * 1000
+        )
+    return {
+        "exec_per_s": n / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": pct(latencies, 0.99),
+        "elapsed_s": elapsed,
+    }
 
 
 async def one_at_a_time(runtime: Runtime, n: int) -> dict[str, float]:
@@ -119,7 +140,12 @@ def dbos_run(pg_url: str, n: int) -> dict[str, float] | None:
     def three(x: int) -> int:
         return step(step(step(x)))
 
-    DBOS(config={"name": "bench", "system_database_url": schema_url.replace("+psycopg", "")})
+    DBOS(
+        config={
+            "name": "bench",
+            "system_database_url": schema_url.replace("+psycopg", ""),
+        }
+    )
     DBOS.launch()
     try:
         began = time.perf_counter()
@@ -138,7 +164,11 @@ def fresh_pg_database(base: str, name: str) -> str:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    return (
+        sa.engine.make_url(base)
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 def bench(url: str, label: str, n: int) -> dict[str, float]:
@@ -149,11 +179,17 @@ def bench(url: str, label: str, n: int) -> dict[str, float]:
         single = asyncio.run(one_at_a_time(runtime, 50))
         folded = fold_speed(runtime)
         log.close()
-    print(f"{label}: {n} executions of 3 tasks: {result['exec_per_s']:.0f} executions/s "
-          f"(p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms from creation to end "
-          f"with all {n} queued at once)")
-    print(f"{label}: one at a time: p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms")
-    print(f"{label}: fold: {folded['events_per_s']:,.0f} events/s over {folded['events']} events")
+    print(
+        f"{label}: {n} executions of 3 tasks: {result['exec_per_s']:.0f} executions/s "
+        f"(p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms from creation to end "
+        f"with all {n} queued at once)"
+    )
+    print(
+        f"{label}: one at a time: p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"
+    )
+    print(
+        f"{label}: fold: {folded['events_per_s']:,.0f} events/s over {folded['events']} events"
+    )
     return result
 
 
@@ -172,8 +208,10 @@ def main() -> None:
     if not args.skip_dbos:
         peer = dbos_run(fresh_pg_database(args.pg, "dbos_bench"), args.n)
         if peer:
-            print(f"DBOS on the same PostgreSQL: {peer['wf_per_s']:.0f} workflows/s; "
-                  f"sluice/DBOS = {ours['exec_per_s'] / peer['wf_per_s']:.2f}x")
+            print(
+                f"DBOS on the same PostgreSQL: {peer['wf_per_s']:.0f} workflows/s; "
+                f"sluice/DBOS = {ours['exec_per_s'] / peer['wf_per_s']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -28,12 +28,18 @@ def main() -> None:
     renderer = Renderer()
     renderer.render(TASK, CONTEXT)
     runs = 5000
-    ours = [timeit.timeit(lambda: renderer.render(TASK, CONTEXT), number=runs) / runs
-            for _ in range(5)]
-    base = [timeit.timeit(lambda: copy.deepcopy(TASK), number=runs) / runs for _ in range(5)]
-    print(f"render a 5-property task with 2 templates: {statistics.median(ours) * 1e6:.1f} µs "
-          f"(deepcopy of the same dict: {statistics.median(base) * 1e6:.1f} µs; "
-          f"ratio {statistics.median(ours) / statistics.median(base):.1f}x)")
+    ours = [
+        timeit.timeit(lambda: renderer.render(TASK, CONTEXT), number=runs) / runs
+        for _ in range(5)
+    ]
+    base = [
+        timeit.timeit(lambda: copy.deepcopy(TASK), number=runs) / runs for _ in range(5)
+    ]
+    print(
+        f"render a 5-property task with 2 templates: {statistics.median(ours) * 1e6:.1f} µs "
+        f"(deepcopy of the same dict: {statistics.median(base) * 1e6:.1f} µs; "
+        f"ratio {statistics.median(ours) / statistics.median(base):.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Exit codes: 0 SUCCESS or WARNING, 1 FAILED/KILLED/CANCELLED, 2 invalid flow or i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -17,13 +16,25 @@ import click
 from sluice.cli.context import CliContext, pass_cli
 from sluice.cli.runtime import Runtime, default_actor, parse_pairs, run_async
 from sluice.core.errors import (
-    ConcurrencyConflictError, FlowValidationError, InputError, InvalidCommandError,
-)  # fmt: skip
+    ConcurrencyConflictError,
+    FlowValidationError,
+    InputError,
+    InvalidCommandError,
+)
 from sluice.core.events import (
-    ExecutionEnded, ExecutionKillRequested, ExecutionPaused, ExecutionResumed, NewEvent,
-    RecordedEvent, TaskRunEnded, TaskRunFailed, TaskRunRetryScheduled, TaskRunSkipped,
-    TaskRunStarted, TaskRunSucceeded,
-)  # fmt: skip
+    ExecutionEnded,
+    ExecutionKillRequested,
+    ExecutionPaused,
+    ExecutionResumed,
+    NewEvent,
+    RecordedEvent,
+    TaskRunEnded,
+    TaskRunFailed,
+    TaskRunRetryScheduled,
+    TaskRunSkipped,
+    TaskRunStarted,
+    TaskRunSucceeded,
+)
 from sluice.core.inputs import validate_inputs
 from sluice.core.state import ExecutionState
 
@@ -51,12 +62,19 @@ def execution_json(state: ExecutionState) -> dict[str, Any]:
         "outputs": state.outputs,
         "reason": state.reason,
         "taskRuns": [
-            {"id": r.id, "taskId": r.task_id, "parentId": r.parent_id, "value": r.value,
-             "state": r.state, "attempts": len(r.attempts), "outputs": r.outputs,
-             "message": r.message}
+            {
+                "id": r.id,
+                "taskId": r.task_id,
+                "parentId": r.parent_id,
+                "value": r.value,
+                "state": r.state,
+                "attempts": len(r.attempts),
+                "outputs": r.outputs,
+                "message": r.message,
+            }
             for r in state.task_runs.values()
         ],
-    }  # fmt: skip
+    }
 
 
 class Progress:
@@ -124,11 +142,20 @@ def open_runtime(cli: CliContext) -> Runtime:
 @click.command("run")
 @click.argument("flow_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "-i", "inputs", multiple=True, help="KEY=VALUE, repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
-@click.option("--as", "actor", default=None, help="Who starts it (default: the OS user).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object at the end."
+)
+@click.option(
+    "--as", "actor", default=None, help="Who starts it (default: the OS user)."
+)
 @pass_cli
-def run(cli: CliContext, flow_file: str, inputs: tuple[str, ...], as_json: bool,
-        actor: str | None) -> None:  # fmt: skip
+def run(
+    cli: CliContext,
+    flow_file: str,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    actor: str | None,
+) -> None:
     """Deploy FLOW_FILE, start an execution and run it here until it ends or pauses."""
     runtime = open_runtime(cli)
     with open(flow_file, encoding="utf-8") as handle:
@@ -144,7 +171,9 @@ def run(cli: CliContext, flow_file: str, inputs: tuple[str, ...], as_json: bool,
         click.echo(f"invalid inputs: {err}", err=True)
         sys.exit(2)
     if not as_json:
-        click.echo(f"execution {execution_id} of {flow.namespace}/{flow.id} (revision {flow.revision})")
+        click.echo(
+            f"execution {execution_id} of {flow.namespace}/{flow.id} (revision {flow.revision})"
+        )
     progress = Progress(runtime, execution_id, quiet=as_json)
     state = run_async(runtime.drive(execution_id, stop_when_settled, progress))
     finish(runtime, state, as_json)
@@ -153,12 +182,22 @@ def run(cli: CliContext, flow_file: str, inputs: tuple[str, ...], as_json: bool,
 @click.command("resume")
 @click.argument("execution_id")
 @click.option("--input", "-i", "inputs", multiple=True, help="onResume KEY=VALUE.")
-@click.option("--as", "actor", default=None, help="Who approves (default: the OS user).")
-@click.option("--wait", is_flag=True, help="Run the execution on until it ends or pauses.")
+@click.option(
+    "--as", "actor", default=None, help="Who approves (default: the OS user)."
+)
+@click.option(
+    "--wait", is_flag=True, help="Run the execution on until it ends or pauses."
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
-def resume(cli: CliContext, execution_id: str, inputs: tuple[str, ...], actor: str | None,
-           wait: bool, as_json: bool) -> None:  # fmt: skip
+def resume(
+    cli: CliContext,
+    execution_id: str,
+    inputs: tuple[str, ...],
+    actor: str | None,
+    wait: bool,
+    as_json: bool,
+) -> None:
     """Resume a paused execution, recording who approved it and with what inputs."""
     runtime = open_runtime(cli)
     who = f"user:{actor}" if actor else default_actor()
@@ -175,10 +214,14 @@ def resume(cli: CliContext, execution_id: str, inputs: tuple[str, ...], actor: s
 
 
 def _settled_after_resume(state: ExecutionState) -> bool:
-    return state.terminal or (state.state == "PAUSED" and state.paused_task_run is not None)
+    return state.terminal or (
+        state.state == "PAUSED" and state.paused_task_run is not None
+    )
 
 
-def resume_execution(runtime: Runtime, execution_id: str, raw: dict[str, str], who: str) -> None:
+def resume_execution(
+    runtime: Runtime, execution_id: str, raw: dict[str, str], who: str
+) -> None:
     """Validate the onResume inputs and append `ExecutionResumed`."""
     state = runtime.state(execution_id)
     if not state.id:
@@ -189,18 +232,24 @@ def resume_execution(runtime: Runtime, execution_id: str, raw: dict[str, str], w
     task = flow.task(state.task_runs[state.paused_task_run].task_id)
     specs = task.on_resume if task else ()
     values = validate_inputs(specs, raw, from_cli=True) if specs or raw else {}
-    event = ExecutionResumed(task_run_id=state.paused_task_run, by=who.removeprefix("user:"),
-                             inputs=values)  # fmt: skip
+    event = ExecutionResumed(
+        task_run_id=state.paused_task_run, by=who.removeprefix("user:"), inputs=values
+    )
     try:
-        runtime.log.append(f"execution/{execution_id}", [NewEvent(event=event, actor=who)],
-                           state.version)  # fmt: skip
+        runtime.log.append(
+            f"execution/{execution_id}",
+            [NewEvent(event=event, actor=who)],
+            state.version,
+        )
     except ConcurrencyConflictError as err:
         raise InvalidCommandError("the execution changed meanwhile; try again") from err
 
 
 @click.command("kill")
 @click.argument("execution_id")
-@click.option("--as", "actor", default=None, help="Who kills it (default: the OS user).")
+@click.option(
+    "--as", "actor", default=None, help="Who kills it (default: the OS user)."
+)
 @pass_cli
 def kill(cli: CliContext, execution_id: str, actor: str | None) -> None:
     """Kill an execution: running task runs are marked KILLED, nothing new starts."""
@@ -214,7 +263,9 @@ def kill(cli: CliContext, execution_id: str, actor: str | None) -> None:
         click.echo(f"execution {execution_id} is already {state.state}", err=True)
         sys.exit(2)
     event = ExecutionKillRequested(by=who.removeprefix("user:"))
-    runtime.log.append(f"execution/{execution_id}", [NewEvent(event=event, actor=who)], -1)
+    runtime.log.append(
+        f"execution/{execution_id}", [NewEvent(event=event, actor=who)], -1
+    )
     final = run_async(runtime.drive(execution_id, lambda s: s.terminal))
     click.echo(f"execution {execution_id} {final.state}")
 
@@ -225,7 +276,9 @@ def flow_group() -> None:
 
 
 @flow_group.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False)
+)
 def validate(files: tuple[str, ...]) -> None:
     """Check flow files; list every problem with file, line and property."""
     from sluice.cli.runtime import load_plugins
@@ -237,7 +290,9 @@ def validate(files: tuple[str, ...]) -> None:
         with open(path, encoding="utf-8") as handle:
             try:
                 flow = parse_flow(handle.read(), path)
-                click.echo(f"{path}: ok ({flow.namespace}/{flow.id}, {len(flow.index())} tasks)")
+                click.echo(
+                    f"{path}: ok ({flow.namespace}/{flow.id}, {len(flow.index())} tasks)"
+                )
             except FlowValidationError as err:
                 bad += 1
                 click.echo(str(err), err=True)
@@ -247,8 +302,8 @@ def validate(files: tuple[str, ...]) -> None:
 @flow_group.command("schema")
 def schema() -> None:
     """Print the JSON Schema of flow files (for editors)."""
-    from sluice.core.schema import flow_schema
     from sluice.cli.runtime import load_plugins
+    from sluice.core.schema import flow_schema
 
     load_plugins()
     click.echo(json.dumps(flow_schema(), indent=2))
@@ -256,12 +311,15 @@ def schema() -> None:
 
 @click.command("restart")
 @click.argument("execution_id")
-@click.option("--as", "actor", default=None, help="Who restarts it (default: the OS user).")
+@click.option(
+    "--as", "actor", default=None, help="Who restarts it (default: the OS user)."
+)
 @click.option("--wait", is_flag=True, help="Run it here until it ends or pauses.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
-def restart(cli: CliContext, execution_id: str, actor: str | None, wait: bool,
-            as_json: bool) -> None:  # fmt: skip
+def restart(
+    cli: CliContext, execution_id: str, actor: str | None, wait: bool, as_json: bool
+) -> None:
     """Run the failed task runs of an ended execution again, in place, as new attempts."""
     from sluice.core.commands import restart_event
 
@@ -274,13 +332,19 @@ def restart(cli: CliContext, execution_id: str, actor: str | None, wait: bool,
     flow = runtime.flows.get(state.namespace, state.flow_id, state.flow_revision)
     try:
         event = restart_event(flow, state, who.removeprefix("user:"))
-        runtime.log.append(f"execution/{execution_id}", [NewEvent(event=event, actor=who)],
-                           state.version)  # fmt: skip
+        runtime.log.append(
+            f"execution/{execution_id}",
+            [NewEvent(event=event, actor=who)],
+            state.version,
+        )
     except (InvalidCommandError, ConcurrencyConflictError) as err:
         click.echo(f"cannot restart {execution_id}: {err}", err=True)
         sys.exit(2)
-    click.echo(f"execution {execution_id} restarted by {who} "
-               f"(attempt {event.attempt_number}: {', '.join(event.task_run_ids)})", err=as_json)  # fmt: skip
+    click.echo(
+        f"execution {execution_id} restarted by {who} "
+        f"(attempt {event.attempt_number}: {', '.join(event.task_run_ids)})",
+        err=as_json,
+    )
     if wait:
         progress = Progress(runtime, execution_id, quiet=as_json)
         final = run_async(runtime.drive(execution_id, stop_when_settled, progress))
@@ -290,34 +354,58 @@ def restart(cli: CliContext, execution_id: str, actor: str | None, wait: bool,
 @click.command("replay-from")
 @click.argument("execution_id")
 @click.option("--task", "task_id", required=True, help="Run again from this task on.")
-@click.option("--input", "-i", "inputs", multiple=True, help="Changed inputs, KEY=VALUE.")
-@click.option("--as", "actor", default=None, help="Who replays it (default: the OS user).")
+@click.option(
+    "--input", "-i", "inputs", multiple=True, help="Changed inputs, KEY=VALUE."
+)
+@click.option(
+    "--as", "actor", default=None, help="Who replays it (default: the OS user)."
+)
 @click.option("--latest", is_flag=True, help="Use the flow's newest revision.")
 @click.option("--wait", is_flag=True, help="Run the new execution here.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
-def replay_from(cli: CliContext, execution_id: str, task_id: str, inputs: tuple[str, ...],
-                actor: str | None, latest: bool, wait: bool, as_json: bool) -> None:  # fmt: skip
+def replay_from(
+    cli: CliContext,
+    execution_id: str,
+    task_id: str,
+    inputs: tuple[str, ...],
+    actor: str | None,
+    latest: bool,
+    wait: bool,
+    as_json: bool,
+) -> None:
     """Start a new execution that keeps what ran before TASK and runs on from there."""
     runtime = open_runtime(cli)
     who = f"user:{actor}" if actor else default_actor()
     try:
-        new_id = replay_execution(runtime, execution_id, task_id, parse_pairs(inputs), who,
-                                  latest=latest)  # fmt: skip
+        new_id = replay_execution(
+            runtime, execution_id, task_id, parse_pairs(inputs), who, latest=latest
+        )
     except (InvalidCommandError, InputError, ValueError) as err:
         click.echo(f"cannot replay {execution_id}: {err}", err=True)
         sys.exit(2)
-    click.echo(f"execution {new_id} replays {execution_id} from {task_id!r}", err=as_json)
+    click.echo(
+        f"execution {new_id} replays {execution_id} from {task_id!r}", err=as_json
+    )
     if wait:
         progress = Progress(runtime, new_id, quiet=as_json)
         final = run_async(runtime.drive(new_id, stop_when_settled, progress))
         finish(runtime, final, as_json)
     elif as_json:
-        click.echo(json.dumps({"id": new_id, "originalId": execution_id, "fromTask": task_id}))
+        click.echo(
+            json.dumps({"id": new_id, "originalId": execution_id, "fromTask": task_id})
+        )
 
 
-def replay_execution(runtime: Runtime, execution_id: str, task_id: str,
-                     raw_inputs: dict[str, str], who: str, *, latest: bool = False) -> str:  # fmt: skip
+def replay_execution(
+    runtime: Runtime,
+    execution_id: str,
+    task_id: str,
+    raw_inputs: dict[str, str],
+    who: str,
+    *,
+    latest: bool = False,
+) -> str:
     """Append a new execution replaying `execution_id` from `task_id`; return its id."""
     import uuid
 
@@ -329,8 +417,11 @@ def replay_execution(runtime: Runtime, execution_id: str, task_id: str,
     if not original:
         raise InvalidCommandError(f"no execution {execution_id!r}")
     state = runtime.state(execution_id)
-    flow = (runtime.flows.latest(state.namespace, state.flow_id) if latest
-            else runtime.flows.get(state.namespace, state.flow_id, state.flow_revision))  # fmt: skip
+    flow = (
+        runtime.flows.latest(state.namespace, state.flow_id)
+        if latest
+        else runtime.flows.get(state.namespace, state.flow_id, state.flow_revision)
+    )
     assert flow is not None
     specs = [s for s in flow.inputs if s.id in raw_inputs]
     unknown = set(raw_inputs) - {s.id for s in flow.inputs}
@@ -338,15 +429,26 @@ def replay_execution(runtime: Runtime, execution_id: str, task_id: str,
         raise InputError([f"unknown input {name!r}" for name in sorted(unknown)])
     merged = {**state.inputs, **validate_inputs(specs, raw_inputs, from_cli=True)}
     new_id = uuid.uuid4().hex[:16]
-    events = replay_events(flow, original, task_id, new_id=new_id,
-                           by=who.removeprefix("user:"), inputs=merged)  # fmt: skip
+    events = replay_events(
+        flow,
+        original,
+        task_id,
+        new_id=new_id,
+        by=who.removeprefix("user:"),
+        inputs=merged,
+    )
     vault = SecretVault(runtime.storage)
     for run in state.task_runs.values():
         if run.secret_outputs:
             vault.put(new_id, run.id, vault.get(execution_id, run.id))
     if secret_inputs := vault.get(execution_id, INPUTS_VAULT_KEY):
         vault.put(new_id, INPUTS_VAULT_KEY, secret_inputs)
-    runtime.log.append(f"execution/{new_id}",
-                       [NewEvent(event=e, actor=who, correlation_id=execution_id)  # type: ignore[arg-type]
-                        for e in events], 0)  # fmt: skip
+    runtime.log.append(
+        f"execution/{new_id}",
+        [
+            NewEvent(event=e, actor=who, correlation_id=execution_id)  # type: ignore[arg-type]
+            for e in events
+        ],
+        0,
+    )
     return new_id

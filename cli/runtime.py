@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sluice.core.context import INPUTS_VAULT_KEY
 from sluice.core.decide import execution_stream
 from sluice.core.events import ExecutionCreated, JsonValue, NewEvent, RecordedEvent
-from sluice.core.context import INPUTS_VAULT_KEY
 from sluice.core.flow import Flow
 from sluice.core.flows import FlowRepository
 from sluice.core.inputs import validate_inputs
@@ -70,7 +70,9 @@ class Runtime:
     data_dir: str
     clock: SystemClock = field(default_factory=SystemClock)
     worker_id: str = field(
-        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+        default_factory=lambda: (
+            f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+        )
     )
 
     @classmethod
@@ -104,13 +106,24 @@ class Runtime:
         """A scheduler over this runtime's log and storage."""
         lease = float(os.environ.get("SLUICE_LEASE_SECONDS", "30"))
         kwargs.setdefault("lease_for", timedelta(seconds=lease))
-        return Scheduler(self.log, self.storage, self.clock, secrets=self.secrets(),
-                         worker_id=self.worker_id, **kwargs)  # fmt: skip
+        return Scheduler(
+            self.log,
+            self.storage,
+            self.clock,
+            secrets=self.secrets(),
+            worker_id=self.worker_id,
+            **kwargs,
+        )
 
     def create_execution(
-        self, flow: Flow, raw_inputs: dict[str, Any], *, actor: str, from_cli: bool = True,
+        self,
+        flow: Flow,
+        raw_inputs: dict[str, Any],
+        *,
+        actor: str,
+        from_cli: bool = True,
         labels: dict[str, str] | None = None,
-    ) -> str:  # fmt: skip
+    ) -> str:
         """Validate inputs and append `ExecutionCreated`; return the execution id."""
         inputs = validate_inputs(flow.inputs, raw_inputs, from_cli=from_cli)
         execution_id = uuid.uuid4().hex[:16]
@@ -120,13 +133,19 @@ class Runtime:
 
             SecretVault(self.storage).put(execution_id, INPUTS_VAULT_KEY, secret)
         created = ExecutionCreated(
-            execution_id=execution_id, namespace=flow.namespace, flow_id=flow.id,
-            flow_revision=flow.revision, inputs=_redact_secret_inputs(flow, inputs),
+            execution_id=execution_id,
+            namespace=flow.namespace,
+            flow_id=flow.id,
+            flow_revision=flow.revision,
+            inputs=_redact_secret_inputs(flow, inputs),
             labels={**flow.labels, **(labels or {})},
             trigger={"type": "manual", "by": actor},
-        )  # fmt: skip
-        self.log.append(execution_stream(execution_id),
-                        [NewEvent(event=created, actor=actor, correlation_id=execution_id)], 0)  # fmt: skip
+        )
+        self.log.append(
+            execution_stream(execution_id),
+            [NewEvent(event=created, actor=actor, correlation_id=execution_id)],
+            0,
+        )
         return execution_id
 
     def state(self, execution_id: str) -> ExecutionState:
@@ -134,9 +153,11 @@ class Runtime:
         return fold(self.log.read_stream(execution_stream(execution_id)))
 
     async def drive(
-        self, execution_id: str, done: Callable[[ExecutionState], bool],
+        self,
+        execution_id: str,
+        done: Callable[[ExecutionState], bool],
         listener: Callable[[RecordedEvent], None] | None = None,
-    ) -> ExecutionState:  # fmt: skip
+    ) -> ExecutionState:
         """Run a scheduler in this process until `done(state)` holds for the execution."""
         current = self.state(execution_id)
         if current.id and done(current):
@@ -160,8 +181,12 @@ class Runtime:
             if listener is not None and recorded.position > head:
                 listener(recorded)
             state = scheduler.executions.get(execution_id)
-            if (recorded.position > head and recorded.stream == execution_stream(execution_id)
-                    and state and done(state)):
+            if (
+                recorded.position > head
+                and recorded.stream == execution_stream(execution_id)
+                and state
+                and done(state)
+            ):
                 stop.set()
 
         scheduler.listeners.append(watch)
@@ -176,7 +201,9 @@ def _secret_inputs(flow: Flow, inputs: dict[str, JsonValue]) -> dict[str, str]:
     return {k: str(v) for k, v in inputs.items() if k in names and v is not None}
 
 
-def _redact_secret_inputs(flow: Flow, inputs: dict[str, JsonValue]) -> dict[str, JsonValue]:
+def _redact_secret_inputs(
+    flow: Flow, inputs: dict[str, JsonValue]
+) -> dict[str, JsonValue]:
     from sluice.core.plugin import REDACTED
 
     secret = _secret_inputs(flow, inputs)

@@ -60,8 +60,13 @@ class Server:
     def __init__(self, runtime: Runtime, trigger_interval: float = 1.0) -> None:
         self.runtime = runtime
         self.scheduler: Scheduler = runtime.scheduler()
-        self.triggers = TriggerRunner(runtime.log, runtime.storage, runtime.clock,
-                                      self.scheduler.renderer, runtime.worker_id)  # fmt: skip
+        self.triggers = TriggerRunner(
+            runtime.log,
+            runtime.storage,
+            runtime.clock,
+            self.scheduler.renderer,
+            runtime.worker_id,
+        )
         self.trigger_interval = trigger_interval
         self.flows: dict[tuple[str, str], Flow] = {}
         self.pending: set[asyncio.Task[Any]] = set()
@@ -81,10 +86,17 @@ class Server:
             if state is None or not trigger or "id" not in trigger:
                 return
             flow = self.flows.get((state.namespace, state.flow_id))
-            definition = next((t for t in flow.triggers if t.id == trigger["id"]), None) if flow else None
+            definition = (
+                next((t for t in flow.triggers if t.id == trigger["id"]), None)
+                if flow
+                else None
+            )
             if flow and definition:
-                task = asyncio.get_running_loop().create_task(self.triggers.after_execution(
-                    flow, definition, state.id, dict(trigger), event.state))
+                task = asyncio.get_running_loop().create_task(
+                    self.triggers.after_execution(
+                        flow, definition, state.id, dict(trigger), event.state
+                    )
+                )
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
 
@@ -92,7 +104,7 @@ class Server:
         while not stop.is_set():
             try:
                 await self.triggers.tick(list(self.flows.values()))
-            except Exception:  # noqa: BLE001 (the server keeps serving)
+            except Exception:
                 logger.exception("trigger evaluation failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.trigger_interval)
@@ -105,26 +117,35 @@ class Server:
         try:
             runner = ProjectionRunner(self.runtime.log)
             await runner.run_forever(stop, 0.5)
-        except Exception:  # noqa: BLE001 (views lag; the engine goes on)
+        except Exception:
             logger.exception("projections stopped")
 
     async def run(self, stop: asyncio.Event) -> None:
         self.refresh_flows()
-        loops = [asyncio.create_task(self.trigger_loop(stop)),
-                 asyncio.create_task(self.projection_loop(stop))]  # fmt: skip
+        loops = [
+            asyncio.create_task(self.trigger_loop(stop)),
+            asyncio.create_task(self.projection_loop(stop)),
+        ]
         await self.scheduler.run(stop)
         await asyncio.gather(*loops, *self.pending, return_exceptions=True)
 
 
 @click.command("server")
-@click.option("--flows", "flows_dir", type=click.Path(file_okay=False), default=None,
-              help="Deploy every flow file in this folder first.")  # fmt: skip
+@click.option(
+    "--flows",
+    "flows_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Deploy every flow file in this folder first.",
+)
 @click.option("--aws-emulator", is_flag=True, help="Start a local AWS emulator (moto).")
 @pass_cli
 def server(cli: CliContext, flows_dir: str | None, aws_emulator: bool) -> None:
     """Run the scheduler, the workers and the triggers until SIGTERM."""
-    logging.basicConfig(level=os.environ.get("SLUICE_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=os.environ.get("SLUICE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     runtime = Runtime.open(cli.event_log(), cli.data_dir)
     emulator = None
     if aws_emulator:
@@ -143,7 +164,9 @@ def server(cli: CliContext, flows_dir: str | None, aws_emulator: bool) -> None:
     except FlowValidationError as err:
         click.echo(f"invalid flows:\n{err}", err=True)
         sys.exit(2)
-    click.echo(f"sluice server {runtime.worker_id} on {cli.database_url.split('@')[-1]}")
+    click.echo(
+        f"sluice server {runtime.worker_id} on {cli.database_url.split('@')[-1]}"
+    )
 
     async def main() -> None:
         stop = asyncio.Event()

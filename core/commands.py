@@ -17,9 +17,15 @@ from collections.abc import Sequence
 
 from sluice.core.errors import InvalidCommandError
 from sluice.core.events import (
-    BaseEvent, ExecutionCreated, ExecutionRestarted, RecordedEvent, ReplayOrigin,
-    TaskRunCreated, TaskRunEnded, TaskRunStarted,
-)  # fmt: skip
+    BaseEvent,
+    ExecutionCreated,
+    ExecutionRestarted,
+    RecordedEvent,
+    ReplayOrigin,
+    TaskRunCreated,
+    TaskRunEnded,
+    TaskRunStarted,
+)
 from sluice.core.flow import Flow, TaskDef, walk
 from sluice.core.state import ExecutionState, TaskRunState, fold, state_name
 
@@ -42,8 +48,11 @@ def restart_event(flow: Flow, state: ExecutionState, by: str) -> ExecutionRestar
             "PAUSED execution can be restarted"
         )
     handlers = _handler_task_ids(flow)
-    failed = [r for r in state.task_runs.values()
-              if r.state in {"FAILED", "KILLED"} and r.task_id not in handlers]  # fmt: skip
+    failed = [
+        r
+        for r in state.task_runs.values()
+        if r.state in {"FAILED", "KILLED"} and r.task_id not in handlers
+    ]
     if not failed:
         raise InvalidCommandError("no failed task run to restart")
     targets: list[str] = []
@@ -51,11 +60,16 @@ def restart_event(flow: Flow, state: ExecutionState, by: str) -> ExecutionRestar
         current: TaskRunState | None = run
         while current is not None and current.id not in targets:
             targets.append(current.id)
-            current = state.task_runs.get(current.parent_id) if current.parent_id else None
+            current = (
+                state.task_runs.get(current.parent_id) if current.parent_id else None
+            )
     removed = [r.id for r in state.task_runs.values() if r.task_id in handlers]
-    return ExecutionRestarted(by=by, task_run_ids=targets,
-                              attempt_number=state.attempt_number + 1,
-                              removed_task_run_ids=removed)  # fmt: skip
+    return ExecutionRestarted(
+        by=by,
+        task_run_ids=targets,
+        attempt_number=state.attempt_number + 1,
+        removed_task_run_ids=removed,
+    )
 
 
 def replay_events(
@@ -69,9 +83,17 @@ def replay_events(
 ) -> list[BaseEvent]:
     """Events of a new execution replaying `original` from `task_id` on."""
     if flow.task(task_id) is None:
-        raise InvalidCommandError(f"flow {flow.namespace}/{flow.id} has no task {task_id!r}")
-    cut = next((i for i, e in enumerate(original) if isinstance(e.event, TaskRunCreated)
-                and e.event.task_id == task_id), None)  # fmt: skip
+        raise InvalidCommandError(
+            f"flow {flow.namespace}/{flow.id} has no task {task_id!r}"
+        )
+    cut = next(
+        (
+            i
+            for i, e in enumerate(original)
+            if isinstance(e.event, TaskRunCreated) and e.event.task_id == task_id
+        ),
+        None,
+    )
     if cut is None:
         raise InvalidCommandError(f"task {task_id!r} never ran in this execution")
     before = fold(original[:cut])
@@ -84,25 +106,47 @@ def replay_events(
         ancestors.append(parent)
         parent_id = parent.parent_id
     created = ExecutionCreated(
-        execution_id=new_id, namespace=flow.namespace, flow_id=flow.id,
-        flow_revision=flow.revision, inputs=dict(inputs), labels=dict(before.labels),
+        execution_id=new_id,
+        namespace=flow.namespace,
+        flow_id=flow.id,
+        flow_revision=flow.revision,
+        inputs=dict(inputs),
+        labels=dict(before.labels),
         trigger=before.trigger,
         origin=ReplayOrigin(execution_id=before.id, task_id=task_id, by=by),
-    )  # fmt: skip
+    )
     events: list[BaseEvent] = [created]
     keep = {a.id for a in ancestors}
     for run in before.task_runs.values():
         if not run.settled and run.id not in keep:
             continue  # it was still running at the cut: decide creates it again
-        events.append(TaskRunCreated(task_run_id=run.id, task_id=run.task_id,
-                                     parent_task_run_id=run.parent_id, value=run.value,
-                                     iteration=run.iteration))  # fmt: skip
+        events.append(
+            TaskRunCreated(
+                task_run_id=run.id,
+                task_id=run.task_id,
+                parent_task_run_id=run.parent_id,
+                value=run.value,
+                iteration=run.iteration,
+            )
+        )
         if run.decision or run.id in keep:
-            events.append(TaskRunStarted(task_run_id=run.id, attempt=run.attempt,
-                                         worker="replay", outputs=dict(run.decision)))  # fmt: skip
+            events.append(
+                TaskRunStarted(
+                    task_run_id=run.id,
+                    attempt=run.attempt,
+                    worker="replay",
+                    outputs=dict(run.decision),
+                )
+            )
         if run.settled:
-            events.append(TaskRunEnded(task_run_id=run.id, state=state_name(run.state),
-                                       outputs=dict(run.outputs), message=run.message))  # fmt: skip
+            events.append(
+                TaskRunEnded(
+                    task_run_id=run.id,
+                    state=state_name(run.state),
+                    outputs=dict(run.outputs),
+                    message=run.message,
+                )
+            )
     return events
 
 

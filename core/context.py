@@ -80,7 +80,11 @@ def build_context(
     if run is not None:
         value, iteration = run.value, run.iteration
     context: dict[str, Any] = {
-        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": state.flow_revision},
+        "flow": {
+            "id": flow.id,
+            "namespace": flow.namespace,
+            "revision": state.flow_revision,
+        },
         "execution": {
             "id": state.id,
             "startDate": state.started.isoformat() if state.started else None,
@@ -111,7 +115,9 @@ def build_context(
     return context
 
 
-def _inputs(state: ExecutionState, secret_outputs: SecretOutputs | None) -> dict[str, Any]:
+def _inputs(
+    state: ExecutionState, secret_outputs: SecretOutputs | None
+) -> dict[str, Any]:
     from sluice.core.plugin import REDACTED
 
     if secret_outputs is None or REDACTED not in state.inputs.values():

@@ -20,11 +20,26 @@ from typing import Any, Protocol
 
 from sluice.core.errors import InputError, OrchestratorError
 from sluice.core.events import (
-    BaseEvent, ExecutionCreated, ExecutionEnded, ExecutionPaused, ExecutionQueued,
-    ExecutionResumed, ExecutionStarted, JsonValue, NewEvent, ParentRef, RecordedEvent,
-    SubflowExecutionEnded, TaskRunCreated, TaskRunDispatched, TaskRunEnded, TaskRunFailed,
-    TaskRunRetryScheduled, TaskRunSkipped, TaskRunStarted,
-)  # fmt: skip
+    BaseEvent,
+    ExecutionCreated,
+    ExecutionEnded,
+    ExecutionPaused,
+    ExecutionQueued,
+    ExecutionResumed,
+    ExecutionStarted,
+    JsonValue,
+    NewEvent,
+    ParentRef,
+    RecordedEvent,
+    SubflowExecutionEnded,
+    TaskRunCreated,
+    TaskRunDispatched,
+    TaskRunEnded,
+    TaskRunFailed,
+    TaskRunRetryScheduled,
+    TaskRunSkipped,
+    TaskRunStarted,
+)
 from sluice.core.expressions import truthy
 from sluice.core.flow import Flow, TaskDef
 from sluice.core.inputs import validate_inputs
@@ -39,8 +54,13 @@ class Evaluator(Protocol):
     """What decide needs from outside: rendering, child flows, ids."""
 
     def render(
-        self, value: JsonValue, flow: Flow, state: ExecutionState, *,
-        run: TaskRunState | None = None, loop_value: JsonValue = None,
+        self,
+        value: JsonValue,
+        flow: Flow,
+        state: ExecutionState,
+        *,
+        run: TaskRunState | None = None,
+        loop_value: JsonValue = None,
         iteration: int | None = None,
     ) -> JsonValue:
         """Render `value` in the context of the execution (and task run, or loop value)."""
@@ -87,7 +107,9 @@ def decide(
 
 
 class _Decider:
-    def __init__(self, flow: Flow, state: ExecutionState, now: datetime, ev: Evaluator) -> None:
+    def __init__(
+        self, flow: Flow, state: ExecutionState, now: datetime, ev: Evaluator
+    ) -> None:
         self.flow, self.state, self.now, self.ev = flow, state.copy(), now, ev
         self.out = Decision()
 
@@ -96,8 +118,12 @@ class _Decider:
     def emit(self, event: BaseEvent) -> None:
         self.out.events.append(event)
         recorded = RecordedEvent(
-            position=0, stream="", version=self.state.version + 1, event=event,  # type: ignore[arg-type]
-            actor=ACTOR, recorded_at=self.now,
+            position=0,
+            stream="",
+            version=self.state.version + 1,
+            event=event,  # type: ignore[arg-type]
+            actor=ACTOR,
+            recorded_at=self.now,
         )
         apply(self.state, recorded)
 
@@ -106,15 +132,30 @@ class _Decider:
             self.out.next_due = when
 
     def enqueue(self, run: TaskRunState) -> None:
-        self.out.work.append(WorkItem(
-            key=f"{self.state.id}:{run.id}:{run.attempt}:{self.state.version}",
-            execution_id=self.state.id, task_run_id=run.id, attempt=run.attempt,
-        ))  # fmt: skip
+        self.out.work.append(
+            WorkItem(
+                key=f"{self.state.id}:{run.id}:{run.attempt}:{self.state.version}",
+                execution_id=self.state.id,
+                task_run_id=run.id,
+                attempt=run.attempt,
+            )
+        )
 
-    def render(self, value: JsonValue, run: TaskRunState | None = None,
-               loop_value: JsonValue = None, iteration: int | None = None) -> JsonValue:
-        return self.ev.render(value, self.flow, self.state, run=run,
-                              loop_value=loop_value, iteration=iteration)  # fmt: skip
+    def render(
+        self,
+        value: JsonValue,
+        run: TaskRunState | None = None,
+        loop_value: JsonValue = None,
+        iteration: int | None = None,
+    ) -> JsonValue:
+        return self.ev.render(
+            value,
+            self.flow,
+            self.state,
+            run=run,
+            loop_value=loop_value,
+            iteration=iteration,
+        )
 
     # --- the execution -----------------------------------------------------------
 
@@ -129,8 +170,15 @@ class _Decider:
             return self.out
         if s.state == "PAUSED" and not self.pause_timeout():
             return self.out
-        status = self.scope(self.flow.tasks, self.flow.errors, self.flow.finally_tasks,
-                            None, "", None, None)  # fmt: skip
+        status = self.scope(
+            self.flow.tasks,
+            self.flow.errors,
+            self.flow.finally_tasks,
+            None,
+            "",
+            None,
+            None,
+        )
         if status != RUNNING and self.state.state == "RUNNING":
             self.end(status)
         return self.out
@@ -144,7 +192,11 @@ class _Decider:
         if limit and running_count >= limit.limit:
             if limit.behavior == "QUEUE":
                 if s.state != "QUEUED":
-                    self.emit(ExecutionQueued(reason=f"concurrency limit {limit.limit} reached"))
+                    self.emit(
+                        ExecutionQueued(
+                            reason=f"concurrency limit {limit.limit} reached"
+                        )
+                    )
                 return False
             final = "CANCELLED" if limit.behavior == "CANCEL" else "FAILED"
             self.finish(final, {}, f"concurrency limit {limit.limit} reached")
@@ -161,19 +213,31 @@ class _Decider:
         if behavior == "CANCEL":
             self.finish("CANCELLED", {}, "pause timed out (behavior CANCEL)")
             return False
-        self.emit(ExecutionResumed(task_run_id=run_id, by="system:timeout", timed_out=True))
+        self.emit(
+            ExecutionResumed(task_run_id=run_id, by="system:timeout", timed_out=True)
+        )
         if behavior in {"WARN", "FAIL"}:
             final = WARNING if behavior == "WARN" else FAILED
-            self.emit(TaskRunEnded(task_run_id=run_id, state=final,
-                                   outputs=s.task_runs[run_id].outputs,
-                                   message=f"pause timed out (behavior {behavior})"))  # fmt: skip
+            self.emit(
+                TaskRunEnded(
+                    task_run_id=run_id,
+                    state=final,
+                    outputs=s.task_runs[run_id].outputs,
+                    message=f"pause timed out (behavior {behavior})",
+                )
+            )
         return True
 
     def kill(self) -> None:
         for run in list(self.state.task_runs.values()):
             if not run.settled:
-                self.emit(TaskRunEnded(task_run_id=run.id, state="KILLED",
-                                       message=f"killed by {self.state.kill_requested_by}"))  # fmt: skip
+                self.emit(
+                    TaskRunEnded(
+                        task_run_id=run.id,
+                        state="KILLED",
+                        message=f"killed by {self.state.kill_requested_by}",
+                    )
+                )
         self.finish("KILLED", {}, f"killed by {self.state.kill_requested_by}")
 
     def end(self, status: str) -> None:
@@ -186,35 +250,59 @@ class _Decider:
                 status, reason = FAILED, f"flow output {output.id!r}: {err}"
         if status == FAILED and not reason:
             # The innermost failure says why: a flowable parent has no message.
-            reason = next((f"task {r.task_id!r} failed: {r.message}" for r in
-                           self.state.task_runs.values() if r.state == "FAILED" and r.message),
-                          "")  # fmt: skip
+            reason = next(
+                (
+                    f"task {r.task_id!r} failed: {r.message}"
+                    for r in self.state.task_runs.values()
+                    if r.state == "FAILED" and r.message
+                ),
+                "",
+            )
         self.finish(status, outputs, reason)
 
     def finish(self, final: str, outputs: dict[str, JsonValue], reason: str) -> None:
         for run in list(self.state.task_runs.values()):
             if not run.settled:  # e.g. a Pause whose timeout cancelled the execution
-                self.emit(TaskRunEnded(task_run_id=run.id, state=state_name(final),
-                                       message=reason))  # fmt: skip
-        self.emit(ExecutionEnded(state=state_name(final), outputs=outputs, reason=reason))
+                self.emit(
+                    TaskRunEnded(
+                        task_run_id=run.id, state=state_name(final), message=reason
+                    )
+                )
+        self.emit(
+            ExecutionEnded(state=state_name(final), outputs=outputs, reason=reason)
+        )
         parent = self.state.parent
         if parent is not None:
             note = SubflowExecutionEnded(
-                task_run_id=parent.task_run_id, execution_id=self.state.id,
-                state=state_name(final), outputs=outputs,
-            )  # fmt: skip
-            self.out.others.append(StreamAppend(
-                stream=execution_stream(parent.execution_id),
-                events=[NewEvent(event=note, actor=ACTOR,
-                                 correlation_id=parent.execution_id)],
-                expected_version=ANY_VERSION,
-            ))  # fmt: skip
+                task_run_id=parent.task_run_id,
+                execution_id=self.state.id,
+                state=state_name(final),
+                outputs=outputs,
+            )
+            self.out.others.append(
+                StreamAppend(
+                    stream=execution_stream(parent.execution_id),
+                    events=[
+                        NewEvent(
+                            event=note, actor=ACTOR, correlation_id=parent.execution_id
+                        )
+                    ],
+                    expected_version=ANY_VERSION,
+                )
+            )
 
     # --- scopes and lists --------------------------------------------------------
 
-    def scope(self, tasks: Sequence[TaskDef], errors: Sequence[TaskDef],
-              finally_tasks: Sequence[TaskDef], parent: str | None, suffix: str,
-              value: JsonValue, iteration: int | None) -> str:  # fmt: skip
+    def scope(
+        self,
+        tasks: Sequence[TaskDef],
+        errors: Sequence[TaskDef],
+        finally_tasks: Sequence[TaskDef],
+        parent: str | None,
+        suffix: str,
+        value: JsonValue,
+        iteration: int | None,
+    ) -> str:
         main = self.seq(tasks, parent, suffix, value, iteration)
         if main == RUNNING:
             return RUNNING
@@ -230,8 +318,14 @@ class _Decider:
                 result = FAILED
         return result
 
-    def seq(self, tasks: Sequence[TaskDef], parent: str | None, suffix: str,
-            value: JsonValue, iteration: int | None) -> str:  # fmt: skip
+    def seq(
+        self,
+        tasks: Sequence[TaskDef],
+        parent: str | None,
+        suffix: str,
+        value: JsonValue,
+        iteration: int | None,
+    ) -> str:
         worst = SUCCESS
         for task in tasks:
             status = self.task(task, parent, suffix, value, iteration)
@@ -243,8 +337,14 @@ class _Decider:
 
     # --- one task ----------------------------------------------------------------
 
-    def task(self, task: TaskDef, parent: str | None, suffix: str,
-             value: JsonValue, iteration: int | None) -> str:  # fmt: skip
+    def task(
+        self,
+        task: TaskDef,
+        parent: str | None,
+        suffix: str,
+        value: JsonValue,
+        iteration: int | None,
+    ) -> str:
         run_id = task.id + suffix
         run = self.state.task_runs.get(run_id)
         if run is None:
@@ -261,20 +361,35 @@ class _Decider:
             return self.flowable(task, run, suffix)
         return self.runnable(task, run)
 
-    def create(self, task: TaskDef, run_id: str, parent: str | None,
-               value: JsonValue, iteration: int | None) -> TaskRunState:  # fmt: skip
+    def create(
+        self,
+        task: TaskDef,
+        run_id: str,
+        parent: str | None,
+        value: JsonValue,
+        iteration: int | None,
+    ) -> TaskRunState:
         skip, reason = task.disabled, "disabled"
         failure = ""
         if not skip and task.run_if is not None:
             try:
-                skip = not truthy(self.render(task.run_if, loop_value=value, iteration=iteration))
+                skip = not truthy(
+                    self.render(task.run_if, loop_value=value, iteration=iteration)
+                )
                 reason = f"runIf is false: {task.run_if}"
             except OrchestratorError as err:
                 failure = f"runIf failed: {err}"
         queued = not (skip or failure or task.flowable)
-        self.emit(TaskRunCreated(task_run_id=run_id, task_id=task.id,
-                                 parent_task_run_id=parent, value=value,
-                                 iteration=iteration, queued=queued))  # fmt: skip
+        self.emit(
+            TaskRunCreated(
+                task_run_id=run_id,
+                task_id=task.id,
+                parent_task_run_id=parent,
+                value=value,
+                iteration=iteration,
+                queued=queued,
+            )
+        )
         run = self.state.task_runs[run_id]
         if failure:
             self.emit(TaskRunEnded(task_run_id=run_id, state="FAILED", message=failure))
@@ -287,7 +402,9 @@ class _Decider:
     def runnable(self, task: TaskDef, run: TaskRunState) -> str:
         if run.state == "FAILED":
             return self.failed(task, run)
-        if run.state == "RETRYING" or (run.due is not None and run.checkpoint is not None):
+        if run.state == "RETRYING" or (
+            run.due is not None and run.checkpoint is not None
+        ):
             if run.due is not None and run.due > self.now:
                 self.due(run.due)
                 return RUNNING
@@ -302,31 +419,48 @@ class _Decider:
         if task.timeout and started is not None and run.state == "RUNNING":
             deadline = started + task.timeout
             if deadline <= self.now:
-                self.emit(TaskRunFailed(
-                    task_run_id=run.id, attempt=run.attempt, error_type="Timeout",
-                    message=f"attempt {run.attempt} exceeded its timeout of {task.timeout}",
-                    retryable=True,
-                ))  # fmt: skip
+                self.emit(
+                    TaskRunFailed(
+                        task_run_id=run.id,
+                        attempt=run.attempt,
+                        error_type="Timeout",
+                        message=f"attempt {run.attempt} exceeded its timeout of {task.timeout}",
+                        retryable=True,
+                    )
+                )
                 return self.failed(task, run)
             self.due(deadline)
         return RUNNING
 
     def failed(self, task: TaskDef, run: TaskRunState) -> str:
         policy = task.retry
-        if policy is not None and run.retryable is not False and run.attempt < policy.attempts:
-            within = policy.max_duration is None or self.now - run.created < policy.max_duration
+        if (
+            policy is not None
+            and run.retryable is not False
+            and run.attempt < policy.attempts
+        ):
+            within = (
+                policy.max_duration is None
+                or self.now - run.created < policy.max_duration
+            )
             if within:
                 rand = (hash((self.state.id, run.id, run.attempt)) % 1000) / 1000
                 due = self.now + policy.delay(run.attempt, rand)
-                self.emit(TaskRunRetryScheduled(task_run_id=run.id, attempt=run.attempt + 1,
-                                                due=due))  # fmt: skip
+                self.emit(
+                    TaskRunRetryScheduled(
+                        task_run_id=run.id, attempt=run.attempt + 1, due=due
+                    )
+                )
                 self.due(due)
                 return RUNNING
         final = FAILED
         if task.allow_failure:
             final = SUCCESS if task.allow_warning else WARNING
-        self.emit(TaskRunEnded(task_run_id=run.id, state=state_name(final),
-                               message=run.message))  # fmt: skip
+        self.emit(
+            TaskRunEnded(
+                task_run_id=run.id, state=state_name(final), message=run.message
+            )
+        )
         return final
 
     # --- flowables ---------------------------------------------------------------
@@ -336,11 +470,22 @@ class _Decider:
             try:
                 decision = self.begin(task, run)
             except (OrchestratorError, ValueError, TypeError) as err:
-                self.emit(TaskRunEnded(task_run_id=run.id, state="FAILED",
-                                       message=f"{task.type} {task.id!r}: {err}"))  # fmt: skip
+                self.emit(
+                    TaskRunEnded(
+                        task_run_id=run.id,
+                        state="FAILED",
+                        message=f"{task.type} {task.id!r}: {err}",
+                    )
+                )
                 return FAILED
-            self.emit(TaskRunStarted(task_run_id=run.id, attempt=run.attempt,
-                                     worker=ACTOR, outputs=decision))  # fmt: skip
+            self.emit(
+                TaskRunStarted(
+                    task_run_id=run.id,
+                    attempt=run.attempt,
+                    worker=ACTOR,
+                    outputs=decision,
+                )
+            )
             if task.type == "core.Pause":
                 self.pause(task, run)
                 return RUNNING
@@ -351,8 +496,13 @@ class _Decider:
         if status != RUNNING and not run.settled:
             if status == FAILED and task.allow_failure:
                 status = SUCCESS if task.allow_warning else WARNING
-            self.emit(TaskRunEnded(task_run_id=run.id, state=state_name(status),
-                                   outputs=_flowable_outputs(task, run)))  # fmt: skip
+            self.emit(
+                TaskRunEnded(
+                    task_run_id=run.id,
+                    state=state_name(status),
+                    outputs=_flowable_outputs(task, run),
+                )
+            )
         return status
 
     def begin(self, task: TaskDef, run: TaskRunState) -> dict[str, JsonValue]:
@@ -380,34 +530,60 @@ class _Decider:
             from pydantic import TypeAdapter
 
             due = self.now + TypeAdapter(timedelta).validate_python(
-                self.render(duration, run=run))  # fmt: skip
+                self.render(duration, run=run)
+            )
             self.due(due)
         behavior = str(task.props.get("behavior", "RESUME"))
-        self.emit(ExecutionPaused(task_run_id=run.id, resume_due=due,
-                                  behavior=behavior))  # type: ignore[arg-type]  # fmt: skip
+        self.emit(
+            ExecutionPaused(task_run_id=run.id, resume_due=due, behavior=behavior)
+        )  # type: ignore[arg-type]
 
     def _sequential(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
-        return self.scope(task.tasks, task.errors, task.finally_tasks, run.id, suffix,
-                          run.value, run.iteration)  # fmt: skip
+        return self.scope(
+            task.tasks,
+            task.errors,
+            task.finally_tasks,
+            run.id,
+            suffix,
+            run.value,
+            run.iteration,
+        )
 
     def _if(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         branch = task.tasks if run.decision.get("evaluationResult") else task.else_tasks
-        return self.scope(branch, task.errors, task.finally_tasks, run.id, suffix,
-                          run.value, run.iteration)  # fmt: skip
+        return self.scope(
+            branch,
+            task.errors,
+            task.finally_tasks,
+            run.id,
+            suffix,
+            run.value,
+            run.iteration,
+        )
 
     def _switch(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         key = run.decision.get("value")
         branch = task.cases.get(_case_key(key), task.else_tasks)
-        return self.scope(branch, task.errors, task.finally_tasks, run.id, suffix,
-                          run.value, run.iteration)  # fmt: skip
+        return self.scope(
+            branch,
+            task.errors,
+            task.finally_tasks,
+            run.id,
+            suffix,
+            run.value,
+            run.iteration,
+        )
 
     def _parallel(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         limit = int(task.props.get("concurrent", 0) or 0)
         statuses = []
         for child in task.tasks:
             child_run = self.state.task_runs.get(child.id + suffix)
-            active = sum(1 for c in task.tasks if (r := self.state.task_runs.get(c.id + suffix))
-                         and not r.settled)  # fmt: skip
+            active = sum(
+                1
+                for c in task.tasks
+                if (r := self.state.task_runs.get(c.id + suffix)) and not r.settled
+            )
             if child_run is None and limit and active >= limit:
                 statuses.append(RUNNING)
                 continue
@@ -420,7 +596,9 @@ class _Decider:
         statuses, active, failed = [], 0, False
         for i, item in enumerate(values):
             group = f"{suffix}[{i}]"
-            begun = bool(task.tasks) and (task.tasks[0].id + group) in self.state.task_runs
+            begun = (
+                bool(task.tasks) and (task.tasks[0].id + group) in self.state.task_runs
+            )
             if not begun and (failed or (limit and active >= limit)):
                 statuses.append(RUNNING if not failed else "NOT_STARTED")
                 continue
@@ -431,19 +609,34 @@ class _Decider:
         statuses = [s for s in statuses if s != "NOT_STARTED"]
         return self.combine(statuses, task, run, suffix)
 
-    def combine(self, statuses: list[str], task: TaskDef, run: TaskRunState, suffix: str) -> str:
+    def combine(
+        self, statuses: list[str], task: TaskDef, run: TaskRunState, suffix: str
+    ) -> str:
         if RUNNING in statuses:
             return RUNNING
-        main = FAILED if FAILED in statuses else WARNING if WARNING in statuses else SUCCESS
+        main = (
+            FAILED
+            if FAILED in statuses
+            else WARNING
+            if WARNING in statuses
+            else SUCCESS
+        )
         return self.after_main(main, task, run, suffix)
 
-    def after_main(self, main: str, task: TaskDef, run: TaskRunState, suffix: str) -> str:
+    def after_main(
+        self, main: str, task: TaskDef, run: TaskRunState, suffix: str
+    ) -> str:
         result = main
         if main == FAILED and task.errors:
-            if self.seq(task.errors, run.id, suffix, run.value, run.iteration) == RUNNING:
+            if (
+                self.seq(task.errors, run.id, suffix, run.value, run.iteration)
+                == RUNNING
+            ):
                 return RUNNING
         if task.finally_tasks:
-            done = self.seq(task.finally_tasks, run.id, suffix, run.value, run.iteration)
+            done = self.seq(
+                task.finally_tasks, run.id, suffix, run.value, run.iteration
+            )
             if done == RUNNING:
                 return RUNNING
             result = FAILED if done == FAILED else result
@@ -459,25 +652,47 @@ class _Decider:
         child = self.ev.child_flow(namespace, flow_id)
         if child is None:
             raise InputError([f"subflow {namespace}/{flow_id} is not deployed"])
-        inputs = validate_inputs(child.inputs, self.render(props.get("inputs") or {}, run=run))
+        inputs = validate_inputs(
+            child.inputs, self.render(props.get("inputs") or {}, run=run)
+        )
         child_id = child_execution_id(self.state.id, run.id, run.attempt)
         schedule = props.get("scheduleDate")
-        labels = {str(k): str(v) for k, v in dict(
-            self.render(props.get("labels") or {}, run=run)).items()}  # fmt: skip
+        labels = {
+            str(k): str(v)
+            for k, v in dict(self.render(props.get("labels") or {}, run=run)).items()
+        }
         created = ExecutionCreated(
-            execution_id=child_id, namespace=namespace, flow_id=flow_id,
-            flow_revision=child.revision, inputs=inputs, labels={**child.labels, **labels},
-            trigger={"type": "core.Subflow", "executionId": self.state.id,
-                     "namespace": self.flow.namespace, "flowId": self.flow.id},
+            execution_id=child_id,
+            namespace=namespace,
+            flow_id=flow_id,
+            flow_revision=child.revision,
+            inputs=inputs,
+            labels={**child.labels, **labels},
+            trigger={
+                "type": "core.Subflow",
+                "executionId": self.state.id,
+                "namespace": self.flow.namespace,
+                "flowId": self.flow.id,
+            },
             parent=ParentRef(execution_id=self.state.id, task_run_id=run.id),
-            schedule_date=_as_datetime(self.render(schedule, run=run)) if schedule else None,
-        )  # fmt: skip
-        self.out.others.append(StreamAppend(
-            stream=execution_stream(child_id),
-            events=[NewEvent(event=created, actor=ACTOR, correlation_id=self.state.id,
-                             causation_id=self.state.id)],
-            expected_version=0,
-        ))  # fmt: skip
+            schedule_date=_as_datetime(self.render(schedule, run=run))
+            if schedule
+            else None,
+        )
+        self.out.others.append(
+            StreamAppend(
+                stream=execution_stream(child_id),
+                events=[
+                    NewEvent(
+                        event=created,
+                        actor=ACTOR,
+                        correlation_id=self.state.id,
+                        causation_id=self.state.id,
+                    )
+                ],
+                expected_version=0,
+            )
+        )
         return {"executionId": child_id}
 
     def _subflow(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
@@ -523,7 +738,9 @@ def _flowable_outputs(task: TaskDef, run: TaskRunState) -> dict[str, JsonValue]:
     if task.type == "core.ForEach":
         return {"values": decision.get("values", [])}
     if task.type == "core.Subflow":
-        return {"executionId": decision.get("executionId"),
-                "state": decision.get("childState"),
-                "outputs": decision.get("childOutputs", {})}  # fmt: skip
+        return {
+            "executionId": decision.get("executionId"),
+            "state": decision.get("childState"),
+            "outputs": decision.get("childOutputs", {}),
+        }
     return {}

@@ -130,7 +130,11 @@ class TaskError(OrchestratorError):
     """
 
     def __init__(
-        self, message: str, *, retryable: bool | None = None, error_type: str = "TaskError"
+        self,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        error_type: str = "TaskError",
     ) -> None:
         super().__init__(message)
         self.message = message

@@ -22,12 +22,24 @@ JsonValue: TypeAlias = Any
 """Any JSON-encodable value. The only place `Any` is used in sluice's own types."""
 
 ExecutionStateName = Literal[
-    "CREATED", "QUEUED", "RUNNING", "PAUSED", "SUCCESS", "WARNING", "FAILED",
-    "KILLING", "KILLED", "CANCELLED", "RETRYING", "SKIPPED",
-]  # fmt: skip
+    "CREATED",
+    "QUEUED",
+    "RUNNING",
+    "PAUSED",
+    "SUCCESS",
+    "WARNING",
+    "FAILED",
+    "KILLING",
+    "KILLED",
+    "CANCELLED",
+    "RETRYING",
+    "SKIPPED",
+]
 
 
-class BaseEvent(msgspec.Struct, frozen=True, tag=True, kw_only=True, omit_defaults=True):
+class BaseEvent(
+    msgspec.Struct, frozen=True, tag=True, kw_only=True, omit_defaults=True
+):
     """Common base of every event; the tag (`type`) is the class name."""
 
     schema_version: ClassVar[int] = 1

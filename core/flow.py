@@ -41,16 +41,38 @@ for _name, _kestra in [
     FLOWABLE_TYPES[_name] = FLOWABLE_TYPES[_kestra] = _name
 
 COMMON_TASK_KEYS = {
-    "id", "type", "description", "retry", "timeout", "runIf", "allowFailure",
-    "allowWarning", "disabled", "logLevel",
-}  # fmt: skip
+    "id",
+    "type",
+    "description",
+    "retry",
+    "timeout",
+    "runIf",
+    "allowFailure",
+    "allowWarning",
+    "disabled",
+    "logLevel",
+}
 _ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 _NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _TOP_KEYS = {
-    "id", "namespace", "description", "labels", "inputs", "variables", "tasks",
-    "errors", "finally", "outputs", "triggers", "pluginDefaults", "taskDefaults",
-    "concurrency", "disabled", "retry", "revision",
-}  # fmt: skip
+    "id",
+    "namespace",
+    "description",
+    "labels",
+    "inputs",
+    "variables",
+    "tasks",
+    "errors",
+    "finally",
+    "outputs",
+    "triggers",
+    "pluginDefaults",
+    "taskDefaults",
+    "concurrency",
+    "disabled",
+    "retry",
+    "revision",
+}
 
 
 class _Model(BaseModel):
@@ -213,7 +235,9 @@ class _LineLoader(yaml.SafeLoader):
         mapping = _LineDict(super().construct_mapping(node, deep=deep))
         mapping.line = node.start_mark.line + 1
         mapping.lines = {
-            str(k.value): k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")
+            str(k.value): k.start_mark.line + 1
+            for k, _ in node.value
+            if hasattr(k, "value")
         }
         return mapping
 
@@ -227,7 +251,7 @@ def parse_flow(source: str, file: str | None = None) -> Flow:
     """Parse and validate a flow's YAML; raise `FlowValidationError` with every problem."""
     parser = _Parser(file)
     try:
-        raw = yaml.load(source, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+        raw = yaml.load(source, Loader=_LineLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -251,7 +275,9 @@ class _Parser:
         self.seen_ids: dict[str, str] = {}
         self.defaults: list[tuple[str, bool, dict[str, Any]]] = []
 
-    def problem(self, message: str, path: str, node: Any = None, key: str | None = None) -> None:
+    def problem(
+        self, message: str, path: str, node: Any = None, key: str | None = None
+    ) -> None:
         line = None
         if isinstance(node, _LineDict):
             line = node.lines.get(key, node.line) if key else node.line
@@ -261,40 +287,61 @@ class _Parser:
         for key in raw:
             if key not in _TOP_KEYS:
                 allowed = ", ".join(sorted(_TOP_KEYS))
-                self.problem(f"unknown flow property; allowed: {allowed}", key, raw, key)
+                self.problem(
+                    f"unknown flow property; allowed: {allowed}", key, raw, key
+                )
         flow_id, namespace = raw.get("id"), raw.get("namespace")
         if not isinstance(flow_id, str) or not _ID.match(flow_id):
-            self.problem("`id` is required: letters, digits, '.', '_', '-'", "id", raw, "id")
+            self.problem(
+                "`id` is required: letters, digits, '.', '_', '-'", "id", raw, "id"
+            )
         if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
             self.problem(
                 "`namespace` is required: lowercase letters, digits, '.', '_', '-'",
-                "namespace", raw, "namespace",
-            )  # fmt: skip
+                "namespace",
+                raw,
+                "namespace",
+            )
         for entry in raw.get("pluginDefaults") or raw.get("taskDefaults") or []:
             if isinstance(entry, dict) and isinstance(entry.get("type"), str):
                 values = entry.get("values") or {}
                 self.defaults.append((entry["type"], bool(entry.get("forced")), values))
             else:
-                self.problem("each pluginDefaults entry needs `type` and `values`",
-                             "pluginDefaults", raw, "pluginDefaults")  # fmt: skip
+                self.problem(
+                    "each pluginDefaults entry needs `type` and `values`",
+                    "pluginDefaults",
+                    raw,
+                    "pluginDefaults",
+                )
         tasks = self.task_list(raw.get("tasks"), "tasks", raw, required=True)
         errors = self.task_list(raw.get("errors"), "errors", raw)
         finally_tasks = self.task_list(raw.get("finally"), "finally", raw)
         inputs = self.inputs(raw.get("inputs"), "inputs", raw)
         outputs = self.models(FlowOutput, raw.get("outputs"), "outputs", raw)
-        concurrency = self.model(Concurrency, raw.get("concurrency"), "concurrency", raw)
+        concurrency = self.model(
+            Concurrency, raw.get("concurrency"), "concurrency", raw
+        )
         triggers = self.triggers(raw.get("triggers"), raw)
         for problem in check_syntax(raw.get("variables") or {}):
             self.problem(problem[1], f"variables.{problem[0]}", raw, "variables")
         if self.problems:
             return None
         return Flow(
-            id=flow_id, namespace=namespace, source=source, tasks=tasks,
-            description=raw.get("description"), labels=_labels(raw.get("labels")),
-            inputs=inputs, variables=dict(raw.get("variables") or {}), errors=errors,
-            finally_tasks=finally_tasks, outputs=tuple(outputs), triggers=triggers,
-            concurrency=concurrency, disabled=bool(raw.get("disabled", False)),
-        )  # fmt: skip
+            id=flow_id,
+            namespace=namespace,
+            source=source,
+            tasks=tasks,
+            description=raw.get("description"),
+            labels=_labels(raw.get("labels")),
+            inputs=inputs,
+            variables=dict(raw.get("variables") or {}),
+            errors=errors,
+            finally_tasks=finally_tasks,
+            outputs=tuple(outputs),
+            triggers=triggers,
+            concurrency=concurrency,
+            disabled=bool(raw.get("disabled", False)),
+        )
 
     def model(self, cls: type[_Model], value: Any, path: str, node: Any) -> Any:
         if value is None:
@@ -311,14 +358,21 @@ class _Parser:
         if not isinstance(value, list):
             self.problem("must be a list", path, node, path)
             return []
-        found = [self.model(cls, item, f"{path}[{i}]", item) for i, item in enumerate(value)]
+        found = [
+            self.model(cls, item, f"{path}[{i}]", item) for i, item in enumerate(value)
+        ]
         return [m for m in found if m is not None]
 
     def inputs(self, value: Any, path: str, node: Any) -> tuple[InputSpec, ...]:
         return tuple(self.models(InputSpec, value, path, node))  # type: ignore[arg-type]
 
     def pydantic_problems(
-        self, err: ValidationError, path: str, node: Any, raw: Any, templated: bool = False
+        self,
+        err: ValidationError,
+        path: str,
+        node: Any,
+        raw: Any,
+        templated: bool = False,
     ) -> None:
         for item in err.errors():
             loc = [str(p) for p in item["loc"]]
@@ -339,7 +393,9 @@ class _Parser:
     ) -> tuple[TaskDef, ...]:
         if value is None:
             if required:
-                self.problem("`tasks` is required and must not be empty", path, node, path)
+                self.problem(
+                    "`tasks` is required and must not be empty", path, node, path
+                )
             return ()
         if not isinstance(value, list) or (required and not value):
             self.problem("must be a non-empty list of tasks", path, node, path)
@@ -353,14 +409,25 @@ class _Parser:
             return None
         task_id, type_name = raw.get("id"), raw.get("type")
         if not isinstance(task_id, str) or not _ID.match(task_id):
-            hint = (f" (YAML read {task_id!r} as a {type(task_id).__name__}: quote it)"
-                    if isinstance(task_id, bool | int | float) else "")
-            self.problem(f"`id` is required: letters, digits, '.', '_', '-'{hint}",
-                         f"{path}.id", raw, "id")  # fmt: skip
+            hint = (
+                f" (YAML read {task_id!r} as a {type(task_id).__name__}: quote it)"
+                if isinstance(task_id, bool | int | float)
+                else ""
+            )
+            self.problem(
+                f"`id` is required: letters, digits, '.', '_', '-'{hint}",
+                f"{path}.id",
+                raw,
+                "id",
+            )
             task_id = None
         elif task_id in self.seen_ids:
-            self.problem(f"duplicate task id {task_id!r} (also at {self.seen_ids[task_id]})",
-                         f"{path}.id", raw, "id")  # fmt: skip
+            self.problem(
+                f"duplicate task id {task_id!r} (also at {self.seen_ids[task_id]})",
+                f"{path}.id",
+                raw,
+                "id",
+            )
         else:
             self.seen_ids[task_id] = path
         if not isinstance(type_name, str):
@@ -373,12 +440,15 @@ class _Parser:
         retry = self.model(RetryPolicy, common.get("retry"), f"{path}.retry", raw)
         timeout = self.duration(common.get("timeout"), f"{path}.timeout", raw)
         base: dict[str, Any] = {
-            "id": task_id or "?", "description": common.get("description"), "retry": retry,
-            "timeout": timeout, "run_if": common.get("runIf"),
+            "id": task_id or "?",
+            "description": common.get("description"),
+            "retry": retry,
+            "timeout": timeout,
+            "run_if": common.get("runIf"),
             "allow_failure": bool(common.get("allowFailure", False)),
             "allow_warning": bool(common.get("allowWarning", False)),
             "disabled": bool(common.get("disabled", False)),
-        }  # fmt: skip
+        }
         if type_name in FLOWABLE_TYPES:
             return self.flowable(FLOWABLE_TYPES[type_name], props, base, raw, path)
         cls = registry.task_class(type_name)
@@ -392,9 +462,13 @@ class _Parser:
             self.pydantic_problems(err, path, raw, props, templated=True)
         return TaskDef(type=cls.type_name, props=props, **base)
 
-    def apply_defaults(self, type_name: str, cls: Any, props: dict[str, Any]) -> dict[str, Any]:
+    def apply_defaults(
+        self, type_name: str, cls: Any, props: dict[str, Any]
+    ) -> dict[str, Any]:
         names = {cls.type_name, f"io.kestra.plugin.{cls.type_name}", type_name}
-        fields = {f.alias or n for n, f in cls.model_fields.items()} | set(cls.model_fields)
+        fields = {f.alias or n for n, f in cls.model_fields.items()} | set(
+            cls.model_fields
+        )
         merged = dict(props)
         for prefix, forced, values in self.defaults:
             if not any(n == prefix or n.startswith(prefix + ".") for n in names):
@@ -410,38 +484,69 @@ class _Parser:
         try:
             return _Durations.model_validate({"value": value}).value
         except ValidationError:
-            self.problem(f"not a duration (ISO 8601, e.g. PT30S): {value!r}", path, node,
-                         path.rsplit(".", 1)[-1])  # fmt: skip
+            self.problem(
+                f"not a duration (ISO 8601, e.g. PT30S): {value!r}",
+                path,
+                node,
+                path.rsplit(".", 1)[-1],
+            )
             return None
 
     def flowable(
-        self, kind: str, props: dict[str, Any], base: dict[str, Any], raw: Any, path: str
+        self,
+        kind: str,
+        props: dict[str, Any],
+        base: dict[str, Any],
+        raw: Any,
+        path: str,
     ) -> TaskDef | None:
         spec = _FLOWABLE_PROPS[kind]
         for key in props:
             if key not in spec:
-                self.problem(f"unknown property; allowed for {kind}: "
-                             f"{', '.join(sorted(spec | COMMON_TASK_KEYS))}",
-                             f"{path}.{key}", raw, key)  # fmt: skip
+                self.problem(
+                    f"unknown property; allowed for {kind}: "
+                    f"{', '.join(sorted(spec | COMMON_TASK_KEYS))}",
+                    f"{path}.{key}",
+                    raw,
+                    key,
+                )
         for key in _FLOWABLE_REQUIRED[kind]:
             if key not in props:
                 self.problem(f"`{key}` is required for {kind}", f"{path}.{key}", raw)
         kids: dict[str, Any] = {
-            "tasks": self.task_list(props.get("tasks") or props.get("then"),
-                                    f"{path}.tasks", raw),
+            "tasks": self.task_list(
+                props.get("tasks") or props.get("then"), f"{path}.tasks", raw
+            ),
             "else_tasks": self.task_list(props.get("else"), f"{path}.else", raw),
             "errors": self.task_list(props.get("errors"), f"{path}.errors", raw),
-            "finally_tasks": self.task_list(props.get("finally"), f"{path}.finally", raw),
-            "cases": {str(k): self.task_list(v, f"{path}.cases.{k}", raw)
-                      for k, v in (props.get("cases") or {}).items()},
-        }  # fmt: skip
+            "finally_tasks": self.task_list(
+                props.get("finally"), f"{path}.finally", raw
+            ),
+            "cases": {
+                str(k): self.task_list(v, f"{path}.cases.{k}", raw)
+                for k, v in (props.get("cases") or {}).items()
+            },
+        }
         if kind == "core.Switch":
-            kids["else_tasks"] = self.task_list(props.get("defaults"), f"{path}.defaults", raw)
+            kids["else_tasks"] = self.task_list(
+                props.get("defaults"), f"{path}.defaults", raw
+            )
         if kind == "core.Pause":
-            kids["on_resume"] = self.inputs(props.get("onResume"), f"{path}.onResume", raw)
-            if "behavior" in props and props["behavior"] not in {"RESUME", "WARN", "FAIL", "CANCEL"}:
-                self.problem("behavior must be one of RESUME, WARN, FAIL, CANCEL",
-                             f"{path}.behavior", raw, "behavior")  # fmt: skip
+            kids["on_resume"] = self.inputs(
+                props.get("onResume"), f"{path}.onResume", raw
+            )
+            if "behavior" in props and props["behavior"] not in {
+                "RESUME",
+                "WARN",
+                "FAIL",
+                "CANCEL",
+            }:
+                self.problem(
+                    "behavior must be one of RESUME, WARN, FAIL, CANCEL",
+                    f"{path}.behavior",
+                    raw,
+                    "behavior",
+                )
             self.duration(props.get("pauseDuration"), f"{path}.pauseDuration", raw)
         scalar = {k: v for k, v in props.items() if k not in _CHILD_KEYS}
         return TaskDef(type=kind, props=scalar, **base, **kids)
@@ -460,22 +565,33 @@ class _Parser:
                 continue
             cls = registry.trigger_class(str(item.get("type")))
             if cls is None:
-                self.problem(_unknown_type(str(item.get("type")), trigger=True),
-                             f"{path}.type", item, "type")  # fmt: skip
+                self.problem(
+                    _unknown_type(str(item.get("type")), trigger=True),
+                    f"{path}.type",
+                    item,
+                    "type",
+                )
                 continue
-            props = {k: v for k, v in item.items()
-                     if k not in {"id", "type", "inputs", "disabled", "description"}}  # fmt: skip
+            props = {
+                k: v
+                for k, v in item.items()
+                if k not in {"id", "type", "inputs", "disabled", "description"}
+            }
             props = self.apply_defaults(str(item["type"]), cls, props)
             try:
                 cls.model_validate(props)
             except ValidationError as err:
                 self.pydantic_problems(err, path, item, props, templated=True)
                 continue
-            found.append(TriggerDef(
-                id=item["id"], type=cls.type_name, props=props,
-                inputs=dict(item.get("inputs") or {}),
-                disabled=bool(item.get("disabled", False)),
-            ))  # fmt: skip
+            found.append(
+                TriggerDef(
+                    id=item["id"],
+                    type=cls.type_name,
+                    props=props,
+                    inputs=dict(item.get("inputs") or {}),
+                    disabled=bool(item.get("disabled", False)),
+                )
+            )
         return tuple(found)
 
 
@@ -483,17 +599,35 @@ class _Durations(BaseModel):
     value: timedelta
 
 
-_CHILD_KEYS = {"tasks", "then", "else", "errors", "finally", "cases", "defaults", "onResume"}
+_CHILD_KEYS = {
+    "tasks",
+    "then",
+    "else",
+    "errors",
+    "finally",
+    "cases",
+    "defaults",
+    "onResume",
+}
 _FLOWABLE_PROPS: dict[str, set[str]] = {
     "core.If": {"condition", "then", "else", "errors", "finally"},
     "core.Switch": {"value", "cases", "defaults", "errors", "finally"},
     "core.ForEach": {"values", "concurrencyLimit", "tasks", "errors", "finally"},
     "core.Parallel": {"tasks", "concurrent", "errors", "finally"},
     "core.Sequential": {"tasks", "errors", "finally"},
-    "core.Subflow": {"namespace", "flowId", "inputs", "wait", "transmitFailed",
-                     "scheduleDate", "labels", "revision", "inheritLabels"},
+    "core.Subflow": {
+        "namespace",
+        "flowId",
+        "inputs",
+        "wait",
+        "transmitFailed",
+        "scheduleDate",
+        "labels",
+        "revision",
+        "inheritLabels",
+    },
     "core.Pause": {"pauseDuration", "delay", "behavior", "onResume"},
-}  # fmt: skip
+}
 _FLOWABLE_REQUIRED: dict[str, tuple[str, ...]] = {
     "core.If": ("condition", "then"),
     "core.Switch": ("value",),
@@ -509,7 +643,9 @@ def _labels(value: Any) -> dict[str, str]:
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items()}
     if isinstance(value, list):
-        return {str(i.get("key")): str(i.get("value")) for i in value if isinstance(i, dict)}
+        return {
+            str(i.get("key")): str(i.get("value")) for i in value if isinstance(i, dict)
+        }
     return {}
 
 
@@ -538,8 +674,10 @@ def _allowed_hint(type_name: Any) -> str:
 
 
 def _unknown_type(type_name: str, trigger: bool = False) -> str:
-    known = registry.trigger_types() if trigger else sorted(
-        set(registry.task_types()) | set(FLOWABLE_TYPES.values())
+    known = (
+        registry.trigger_types()
+        if trigger
+        else sorted(set(registry.task_types()) | set(FLOWABLE_TYPES.values()))
     )
     what = "trigger" if trigger else "task"
     return f"unknown {what} type {type_name!r}; known types: {', '.join(known)}"

@@ -41,15 +41,22 @@ class FlowRepository:
                 return self._remember(replace(flow, revision=last.revision))
             revision = (last.revision if isinstance(last, FlowDeployed) else 0) + 1
             deployed = FlowDeployed(
-                namespace=flow.namespace, flow_id=flow.id, revision=revision,
-                source=source, checksum=flow.checksum,
-            )  # fmt: skip
+                namespace=flow.namespace,
+                flow_id=flow.id,
+                revision=revision,
+                source=source,
+                checksum=flow.checksum,
+            )
             try:
-                self.log.append(stream, [NewEvent(event=deployed, actor=actor)], len(events))
+                self.log.append(
+                    stream, [NewEvent(event=deployed, actor=actor)], len(events)
+                )
             except ConcurrencyConflictError:
                 continue
             return self._remember(replace(flow, revision=revision))
-        raise FlowError(f"could not deploy {flow.namespace}/{flow.id}: too many concurrent deploys")
+        raise FlowError(
+            f"could not deploy {flow.namespace}/{flow.id}: too many concurrent deploys"
+        )
 
     def _remember(self, flow: Flow) -> Flow:
         with self._lock:

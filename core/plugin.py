@@ -180,7 +180,9 @@ class PollingTrigger(PluginModel):
         """Look for new work; return fires (none is recorded before this returns)."""
         raise NotImplementedError
 
-    async def after_fire(self, ctx: TriggerContext, fire: Fire, execution_id: str) -> None:
+    async def after_fire(
+        self, ctx: TriggerContext, fire: Fire, execution_id: str
+    ) -> None:
         """Called once a fire and its execution are recorded (e.g. move the object)."""
 
     async def after_execution(

@@ -104,7 +104,9 @@ class EventLog(Protocol):
         """A stream's events from `from_version` on, in version order."""
         ...
 
-    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    def read_all(
+        self, after_position: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
         """The log after `after_position`, in position order, never skipping a row that
         commits late (gap-safe on PostgreSQL)."""
         ...

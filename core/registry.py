@@ -47,7 +47,9 @@ def task_class(type_name: str) -> type[Task] | None:
     return _tasks.get(type_name)
 
 
-def trigger_class(type_name: str) -> type[PollingTrigger] | type[ScheduleTrigger] | None:
+def trigger_class(
+    type_name: str,
+) -> type[PollingTrigger] | type[ScheduleTrigger] | None:
     """The trigger class for a type name or alias, or None."""
     return _triggers.get(type_name)
 

@@ -19,18 +19,33 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from sluice.core.context import build_context
 from sluice.core.decide import Decision, Evaluator, decide, execution_stream
 from sluice.core.errors import (
-    ConcurrencyConflictError, DuplicateEventError, OrchestratorError, StaleLeaseError,
-)  # fmt: skip
+    ConcurrencyConflictError,
+    DuplicateEventError,
+    OrchestratorError,
+    StaleLeaseError,
+)
 from sluice.core.events import (
-    ExecutionCreated, ExecutionStarted, FlowDeployed, JsonValue, NewEvent, RecordedEvent,
-)  # fmt: skip
+    ExecutionCreated,
+    ExecutionStarted,
+    FlowDeployed,
+    JsonValue,
+    NewEvent,
+    RecordedEvent,
+)
 from sluice.core.expressions import Renderer
 from sluice.core.flow import Flow
 from sluice.core.flows import FlowRepository
-from sluice.core.context import build_context
-from sluice.core.ports import Clock, EventLog, Lease, SecretProvider, Storage, StreamAppend
+from sluice.core.ports import (
+    Clock,
+    EventLog,
+    Lease,
+    SecretProvider,
+    Storage,
+    StreamAppend,
+)
 from sluice.core.state import ExecutionState, TaskRunState, apply, fold
 from sluice.core.worker import SecretVault, Worker
 
@@ -42,16 +57,29 @@ ACTIVE = {"RUNNING", "PAUSED", "KILLING"}
 class _Evaluator:
     """Renders expressions for decide, and finds child flows."""
 
-    def __init__(self, renderer: Renderer, flows: FlowRepository, vault: SecretVault) -> None:
+    def __init__(
+        self, renderer: Renderer, flows: FlowRepository, vault: SecretVault
+    ) -> None:
         self.renderer, self.flows, self.vault = renderer, flows, vault
 
     def render(
-        self, value: JsonValue, flow: Flow, state: ExecutionState, *,
-        run: TaskRunState | None = None, loop_value: JsonValue = None,
+        self,
+        value: JsonValue,
+        flow: Flow,
+        state: ExecutionState,
+        *,
+        run: TaskRunState | None = None,
+        loop_value: JsonValue = None,
         iteration: int | None = None,
-    ) -> JsonValue:  # fmt: skip
-        context = build_context(flow, state, run, value=loop_value, iteration=iteration,
-                                secret_outputs=self.vault.get)  # fmt: skip
+    ) -> JsonValue:
+        context = build_context(
+            flow,
+            state,
+            run,
+            value=loop_value,
+            iteration=iteration,
+            secret_outputs=self.vault.get,
+        )
         return self.renderer.render(value, context)
 
     def child_flow(self, namespace: str, flow_id: str) -> Flow | None:
@@ -62,21 +90,34 @@ class Scheduler:
     """Tails the log, decides for executions, runs their task runs with workers."""
 
     def __init__(
-        self, log: EventLog, storage: Storage, clock: Clock, *,
-        secrets: SecretProvider | None = None, worker_id: str = "local",
-        concurrency: int = 16, lease_for: timedelta = timedelta(seconds=30),
+        self,
+        log: EventLog,
+        storage: Storage,
+        clock: Clock,
+        *,
+        secrets: SecretProvider | None = None,
+        worker_id: str = "local",
+        concurrency: int = 16,
+        lease_for: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.log, self.storage, self.clock = log, storage, clock
         self.flows = FlowRepository(log)
         self.renderer = Renderer(
             secret_lookup=secrets.get if secrets else None,
-            read_file=storage.get_bytes, now=clock.now,
-        )  # fmt: skip
+            read_file=storage.get_bytes,
+            now=clock.now,
+        )
         self.vault = SecretVault(storage)
         self.evaluator: Evaluator = _Evaluator(self.renderer, self.flows, self.vault)
-        self.worker = Worker(log, storage, clock, self.renderer, worker_id, lease_for, self.load)
-        self.worker_id, self.concurrency, self.lease_for = worker_id, concurrency, lease_for
+        self.worker = Worker(
+            log, storage, clock, self.renderer, worker_id, lease_for, self.load
+        )
+        self.worker_id, self.concurrency, self.lease_for = (
+            worker_id,
+            concurrency,
+            lease_for,
+        )
         self.poll_interval = poll_interval
         self.position = 0
         self.executions: dict[str, ExecutionState] = {}
@@ -122,10 +163,13 @@ class Scheduler:
         if batch:
             await self.commit(batch)
         await self.tail()
+
     async def sleep(self, stop: asyncio.Event) -> None:
         timeout = self.poll_interval
         if self.timers:
-            timeout = min(timeout, max(0.0, self.timers[0][0] - self.clock.now().timestamp()))
+            timeout = min(
+                timeout, max(0.0, self.timers[0][0] - self.clock.now().timestamp())
+            )
         if self.dirty:
             return
         with contextlib.suppress(TimeoutError):
@@ -151,7 +195,7 @@ class Scheduler:
     async def observe(self, recorded: RecordedEvent) -> None:
         stream = recorded.stream
         if stream.startswith("execution/"):
-            execution_id = stream[len("execution/"):]
+            execution_id = stream[len("execution/") :]
             state = self.executions.get(execution_id)
             if isinstance(recorded.event, ExecutionCreated):
                 self.created_at[execution_id] = recorded.position
@@ -177,12 +221,15 @@ class Scheduler:
                 self.dirty.add(other.id)
 
     async def reload(self, execution_id: str) -> ExecutionState:
-        events = await asyncio.to_thread(self.log.read_stream, execution_stream(execution_id))
+        events = await asyncio.to_thread(
+            self.log.read_stream, execution_stream(execution_id)
+        )
         state = self.executions[execution_id] = fold(events)
         return state
 
-    async def load(self, execution_id: str, task_run_id: str = "", attempt: int = 0
-                   ) -> tuple[Flow, ExecutionState]:  # fmt: skip
+    async def load(
+        self, execution_id: str, task_run_id: str = "", attempt: int = 0
+    ) -> tuple[Flow, ExecutionState]:
         """The flow and state of an execution for a worker: the state this scheduler
         holds when it already has the attempt (it decided it), else read from the log."""
         state = self.executions.get(execution_id)
@@ -190,13 +237,19 @@ class Scheduler:
         if state is None or run is None or run.attempt != attempt or run.settled:
             state = await self.reload(execution_id)
         flow = await asyncio.to_thread(
-            self.flows.get, state.namespace, state.flow_id, state.flow_revision)
+            self.flows.get, state.namespace, state.flow_id, state.flow_revision
+        )
         return flow, state
 
     def running_count(self, state: ExecutionState) -> int:
-        return sum(1 for s in self.executions.values() if s.id != state.id
-                   and s.flow_id == state.flow_id and s.namespace == state.namespace
-                   and s.state in ACTIVE)  # fmt: skip
+        return sum(
+            1
+            for s in self.executions.values()
+            if s.id != state.id
+            and s.flow_id == state.flow_id
+            and s.namespace == state.namespace
+            and s.state in ACTIVE
+        )
 
     async def decide_for(
         self, execution_id: str, starting: dict[tuple[str, str], int]
@@ -207,14 +260,16 @@ class Scheduler:
             return None
         try:
             flow = await asyncio.to_thread(
-                self.flows.get, state.namespace, state.flow_id, state.flow_revision)
+                self.flows.get, state.namespace, state.flow_id, state.flow_revision
+            )
             running = 0
             key = (state.namespace, state.flow_id)
             if flow.concurrency is not None:
                 # Count slots taken by decisions in this batch, not yet in the log.
                 running = self.running_count(state) + starting.get(key, 0)
-            decision = decide(flow, state, self.clock.now(), self.evaluator,
-                              running_count=running)  # fmt: skip
+            decision = decide(
+                flow, state, self.clock.now(), self.evaluator, running_count=running
+            )
         except OrchestratorError as err:
             logger.error("cannot decide for execution %s: %s", execution_id, err)
             return None
@@ -226,13 +281,20 @@ class Scheduler:
             starting[key] = starting.get(key, 0) + 1
         return execution_id, decision, state.version
 
-    def appends_of(self, execution_id: str, decision: Decision, version: int) -> list[StreamAppend]:
-        return [StreamAppend(
-            stream=execution_stream(execution_id),
-            events=[NewEvent(event=e, actor="scheduler", correlation_id=execution_id)  # type: ignore[arg-type]
-                    for e in decision.events],
-            expected_version=version,
-        ), *decision.others]  # fmt: skip
+    def appends_of(
+        self, execution_id: str, decision: Decision, version: int
+    ) -> list[StreamAppend]:
+        return [
+            StreamAppend(
+                stream=execution_stream(execution_id),
+                events=[
+                    NewEvent(event=e, actor="scheduler", correlation_id=execution_id)  # type: ignore[arg-type]
+                    for e in decision.events
+                ],
+                expected_version=version,
+            ),
+            *decision.others,
+        ]
 
     async def commit(self, batch: list[tuple[str, Decision, int]]) -> None:
         """Append every decision in one transaction; when one conflicts (another
@@ -244,9 +306,11 @@ class Scheduler:
         except (ConcurrencyConflictError, DuplicateEventError):
             for execution_id, decision, version in batch:
                 try:
-                    await asyncio.to_thread(self.log.append_many,
-                                            self.appends_of(execution_id, decision, version),
-                                            decision.work)  # fmt: skip
+                    await asyncio.to_thread(
+                        self.log.append_many,
+                        self.appends_of(execution_id, decision, version),
+                        decision.work,
+                    )
                 except (ConcurrencyConflictError, DuplicateEventError):
                     await self.reload(execution_id)
                     self.dirty.add(execution_id)
@@ -263,7 +327,12 @@ class Scheduler:
             if free > 0:
                 try:
                     leases = await asyncio.to_thread(
-                        self.log.claim, self.worker_id, free, self.lease_for, self.clock.now())
+                        self.log.claim,
+                        self.worker_id,
+                        free,
+                        self.lease_for,
+                        self.clock.now(),
+                    )
                 except OrchestratorError as err:
                     logger.error("claiming work failed: %s", err)
             for lease in leases:

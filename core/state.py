@@ -18,16 +18,40 @@ from datetime import datetime
 from typing import assert_never
 
 from sluice.core.events import (
-    ExecutionCreated, ExecutionEnded, ExecutionKillRequested, ExecutionPaused,
-    ExecutionQueued, ExecutionRestarted, ExecutionResumed, ExecutionStarted,
-    ExecutionStateName, FlowDeployed, JsonValue, OperatorActionRecorded, ParentRef,
-    RecordedEvent, ReplayOrigin, SubflowExecutionEnded, TaskRunCreated, TaskRunDispatched,
-    TaskRunEnded, TaskRunFailed, TaskRunRetryScheduled, TaskRunSkipped, TaskRunStarted,
-    TaskRunSucceeded, TaskRunWaiting, TriggerActionCompleted, TriggerCursorAdvanced,
-    TriggerEvaluationFailed, TriggerFired,
-)  # fmt: skip
+    ExecutionCreated,
+    ExecutionEnded,
+    ExecutionKillRequested,
+    ExecutionPaused,
+    ExecutionQueued,
+    ExecutionRestarted,
+    ExecutionResumed,
+    ExecutionStarted,
+    ExecutionStateName,
+    FlowDeployed,
+    JsonValue,
+    OperatorActionRecorded,
+    ParentRef,
+    RecordedEvent,
+    ReplayOrigin,
+    SubflowExecutionEnded,
+    TaskRunCreated,
+    TaskRunDispatched,
+    TaskRunEnded,
+    TaskRunFailed,
+    TaskRunRetryScheduled,
+    TaskRunSkipped,
+    TaskRunStarted,
+    TaskRunSucceeded,
+    TaskRunWaiting,
+    TriggerActionCompleted,
+    TriggerCursorAdvanced,
+    TriggerEvaluationFailed,
+    TriggerFired,
+)
 
-TERMINAL: frozenset[str] = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"})
+TERMINAL: frozenset[str] = frozenset(
+    {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"}
+)
 OK_STATES: frozenset[str] = frozenset({"SUCCESS", "WARNING", "SKIPPED"})
 
 
@@ -139,14 +163,17 @@ def fold(events: Iterable[RecordedEvent]) -> ExecutionState:
     return state
 
 
-def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # noqa: C901
+def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:
     """Apply one recorded event to `state` (in place) and return it."""
     event, at = recorded.event, recorded.recorded_at
     state.version = recorded.version
     match event:
         case ExecutionCreated():
             state.id, state.namespace, state.flow_id = (
-                event.execution_id, event.namespace, event.flow_id)
+                event.execution_id,
+                event.namespace,
+                event.flow_id,
+            )
             state.flow_revision, state.inputs = event.flow_revision, dict(event.inputs)
             state.labels, state.trigger = dict(event.labels), event.trigger
             state.parent, state.origin = event.parent, event.origin
@@ -158,7 +185,10 @@ def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # 
             state.started = state.started or at
             state.set_state("RUNNING", at)
         case ExecutionPaused():
-            state.paused_task_run, state.resume_due = event.task_run_id, event.resume_due
+            state.paused_task_run, state.resume_due = (
+                event.task_run_id,
+                event.resume_due,
+            )
             state.pause_behavior = event.behavior
             run = state.task_runs.get(event.task_run_id)
             if run:
@@ -173,16 +203,24 @@ def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # 
         case ExecutionRestarted():
             _restart(state, event, at)
         case ExecutionEnded():
-            state.outputs, state.reason, state.ended = dict(event.outputs), event.reason, at
+            state.outputs, state.reason, state.ended = (
+                dict(event.outputs),
+                event.reason,
+                at,
+            )
             state.paused_task_run = None
             state.set_state(event.state, at)
         case TaskRunCreated():
             state.task_runs[event.task_run_id] = TaskRunState(
-                id=event.task_run_id, task_id=event.task_id,
-                parent_id=event.parent_task_run_id, value=event.value,
-                iteration=event.iteration, created=at, attempts=[Attempt(1)],
+                id=event.task_run_id,
+                task_id=event.task_id,
+                parent_id=event.parent_task_run_id,
+                value=event.value,
+                iteration=event.iteration,
+                created=at,
+                attempts=[Attempt(1)],
                 dispatched=1 if event.queued else 0,
-            )  # fmt: skip
+            )
         case TaskRunStarted():
             run = state.task_runs[event.task_run_id]
             if run.settled or event.attempt != run.attempt:
@@ -197,19 +235,29 @@ def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # 
         case TaskRunWaiting():
             run = state.task_runs[event.task_run_id]
             if _current(run, event.attempt):
-                run.checkpoint, run.due, run.state = event.checkpoint, event.due, "RUNNING"
+                run.checkpoint, run.due, run.state = (
+                    event.checkpoint,
+                    event.due,
+                    "RUNNING",
+                )
                 run.attempts[-1].state = "WAITING"
         case TaskRunSucceeded():
             run = state.task_runs[event.task_run_id]
             if _current(run, event.attempt):
-                run.outputs, run.secret_outputs = dict(event.outputs), list(event.secret_outputs)
+                run.outputs, run.secret_outputs = (
+                    dict(event.outputs),
+                    list(event.secret_outputs),
+                )
                 _settle(run, event.state, at)
         case TaskRunFailed():
             run = state.task_runs[event.task_run_id]
             if _current(run, event.attempt):
                 run.state, run.due = "FAILED", None
                 run.error_type, run.message, run.retryable = (
-                    event.error_type, event.message, event.retryable)
+                    event.error_type,
+                    event.message,
+                    event.retryable,
+                )
                 run.attempts[-1].state, run.attempts[-1].ended = "FAILED", at
                 run.attempts[-1].error = event.message
         case TaskRunRetryScheduled():
@@ -236,11 +284,18 @@ def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # 
         case SubflowExecutionEnded():
             run = state.task_runs[event.task_run_id]
             run.child_execution = event.execution_id
-            run.decision = {**run.decision, "childState": event.state,
-                            "childOutputs": dict(event.outputs)}  # fmt: skip
+            run.decision = {
+                **run.decision,
+                "childState": event.state,
+                "childOutputs": dict(event.outputs),
+            }
         case (
-            FlowDeployed() | TriggerFired() | TriggerCursorAdvanced()
-            | TriggerEvaluationFailed() | TriggerActionCompleted() | OperatorActionRecorded()
+            FlowDeployed()
+            | TriggerFired()
+            | TriggerCursorAdvanced()
+            | TriggerEvaluationFailed()
+            | TriggerActionCompleted()
+            | OperatorActionRecorded()
         ):
             pass
         case _:
@@ -249,7 +304,11 @@ def apply(state: ExecutionState, recorded: RecordedEvent) -> ExecutionState:  # 
 
 
 def _current(run: TaskRunState, attempt: int) -> bool:
-    return not run.settled and attempt == run.attempt and run.state in {"RUNNING", "CREATED"}
+    return (
+        not run.settled
+        and attempt == run.attempt
+        and run.state in {"RUNNING", "CREATED"}
+    )
 
 
 def _settle(run: TaskRunState, final: str, at: datetime) -> None:
@@ -264,7 +323,11 @@ def _resume(state: ExecutionState, event: ExecutionResumed, at: datetime) -> Non
     if run is not None and not run.settled:
         run.outputs = {
             "onResume": dict(event.inputs),
-            "resumed": {"by": event.by, "on": at.isoformat(), "timedOut": event.timed_out},
+            "resumed": {
+                "by": event.by,
+                "on": at.isoformat(),
+                "timedOut": event.timed_out,
+            },
         }
         _settle(run, "SUCCESS", at)
     state.paused_task_run, state.resume_due = None, None
@@ -274,7 +337,12 @@ def _resume(state: ExecutionState, event: ExecutionResumed, at: datetime) -> Non
 
 def _restart(state: ExecutionState, event: ExecutionRestarted, at: datetime) -> None:
     state.attempt_number = event.attempt_number
-    state.ended, state.outputs, state.reason, state.kill_requested_by = None, {}, "", None
+    state.ended, state.outputs, state.reason, state.kill_requested_by = (
+        None,
+        {},
+        "",
+        None,
+    )
     for run_id in event.removed_task_run_ids:
         state.task_runs.pop(run_id, None)
     for run_id in event.task_run_ids:

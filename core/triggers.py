@@ -22,9 +22,15 @@ from pydantic import ValidationError
 from sluice.core import registry
 from sluice.core.errors import DuplicateEventError, OrchestratorError
 from sluice.core.events import (
-    ExecutionCreated, JsonValue, NewEvent, RecordedEvent, TriggerActionCompleted,
-    TriggerCursorAdvanced, TriggerEvaluationFailed, TriggerFired,
-)  # fmt: skip
+    ExecutionCreated,
+    JsonValue,
+    NewEvent,
+    RecordedEvent,
+    TriggerActionCompleted,
+    TriggerCursorAdvanced,
+    TriggerEvaluationFailed,
+    TriggerFired,
+)
 from sluice.core.expressions import Renderer
 from sluice.core.flow import Flow, TriggerDef
 from sluice.core.inputs import validate_inputs
@@ -53,10 +59,19 @@ class TriggerRunner:
     """Evaluates every enabled trigger of the given flows when it is due."""
 
     def __init__(
-        self, log: EventLog, storage: Storage, clock: Clock, renderer: Renderer,
+        self,
+        log: EventLog,
+        storage: Storage,
+        clock: Clock,
+        renderer: Renderer,
         actor_id: str = "local",
-    ) -> None:  # fmt: skip
-        self.log, self.storage, self.clock, self.renderer = log, storage, clock, renderer
+    ) -> None:
+        self.log, self.storage, self.clock, self.renderer = (
+            log,
+            storage,
+            clock,
+            renderer,
+        )
         self.actor_id = actor_id
         self.states: dict[str, _TriggerState] = {}
 
@@ -102,7 +117,7 @@ class TriggerRunner:
             assert isinstance(instance, PollingTrigger)
             state.next_poll = now.timestamp() + instance.interval.total_seconds()
             return await self.poll(flow, trigger, instance, state, stream)
-        except (OrchestratorError, ValidationError, Exception) as err:  # noqa: BLE001
+        except (OrchestratorError, ValidationError, Exception) as err:
             await self.failed(trigger, state, stream, err)
             return 0
 
@@ -110,11 +125,20 @@ class TriggerRunner:
         cls = registry.trigger_class(trigger.type)
         if cls is None:
             raise OrchestratorError(f"unknown trigger type {trigger.type!r}")
-        context = {"flow": {"id": flow.id, "namespace": flow.namespace}, "vars": flow.variables}
+        context = {
+            "flow": {"id": flow.id, "namespace": flow.namespace},
+            "vars": flow.variables,
+        }
         return cls.model_validate(self.renderer.render(trigger.props, context))
 
-    async def schedule(self, flow: Flow, trigger: TriggerDef, instance: ScheduleTrigger,
-                       state: _TriggerState, stream: str) -> int:  # fmt: skip
+    async def schedule(
+        self,
+        flow: Flow,
+        trigger: TriggerDef,
+        instance: ScheduleTrigger,
+        state: _TriggerState,
+        stream: str,
+    ) -> int:
         now = self.clock.now()
         if state.last_scheduled is None:
             state.last_scheduled = now  # a new schedule starts from now, not from 1970
@@ -125,15 +149,26 @@ class TriggerRunner:
         for when in times:
             key = f"schedule:{stream}@{when.isoformat()}"
             variables = {"date": when.isoformat(), "next": None}
-            created += await self.fire(flow, trigger, Fire(idempotency_key=key, variables=variables),
-                                       stream, scheduled_for=when)  # fmt: skip
+            created += await self.fire(
+                flow,
+                trigger,
+                Fire(idempotency_key=key, variables=variables),
+                stream,
+                scheduled_for=when,
+            )
             state.last_scheduled = when
         if times:
             state.last_scheduled = max(state.last_scheduled, now)
         return created
 
-    async def poll(self, flow: Flow, trigger: TriggerDef, instance: PollingTrigger,
-                   state: _TriggerState, stream: str) -> int:  # fmt: skip
+    async def poll(
+        self,
+        flow: Flow,
+        trigger: TriggerDef,
+        instance: PollingTrigger,
+        state: _TriggerState,
+        stream: str,
+    ) -> int:
         ctx = self.context(flow, trigger, state)
         result = await instance.poll(ctx)
         created = 0
@@ -144,88 +179,160 @@ class TriggerRunner:
                 await instance.after_fire(ctx, fire, execution_id)
         if result.cursor != state.cursor:
             event = TriggerCursorAdvanced(trigger_id=trigger.id, cursor=result.cursor)
-            await asyncio.to_thread(self.log.append, stream, [self._new(event)], ANY_VERSION)
+            await asyncio.to_thread(
+                self.log.append, stream, [self._new(event)], ANY_VERSION
+            )
             state.cursor = result.cursor
         state.last_error = ""
         return created
 
-    def context(self, flow: Flow, trigger: TriggerDef, state: _TriggerState) -> TriggerContext:
+    def context(
+        self, flow: Flow, trigger: TriggerDef, state: _TriggerState
+    ) -> TriggerContext:
         lines: list[Any] = []
         log = BufferedLogger("", trigger.id, 0, self.clock, [], lines)
         return TriggerContext(
-            namespace=flow.namespace, flow_id=flow.id, trigger_id=trigger.id,
-            storage=self.storage, logger=log, clock=self.clock, cursor=state.cursor,
+            namespace=flow.namespace,
+            flow_id=flow.id,
+            trigger_id=trigger.id,
+            storage=self.storage,
+            logger=log,
+            clock=self.clock,
+            cursor=state.cursor,
             known_keys=self.log.known_idempotency_keys,
-        )  # fmt: skip
+        )
 
-    async def fire(self, flow: Flow, trigger: TriggerDef, fire: Fire, stream: str,
-                   scheduled_for: datetime | None = None) -> int:  # fmt: skip
-        return 1 if await self.fire_once(flow, trigger, fire, stream, scheduled_for) else 0
+    async def fire(
+        self,
+        flow: Flow,
+        trigger: TriggerDef,
+        fire: Fire,
+        stream: str,
+        scheduled_for: datetime | None = None,
+    ) -> int:
+        return (
+            1 if await self.fire_once(flow, trigger, fire, stream, scheduled_for) else 0
+        )
 
-    async def fire_once(self, flow: Flow, trigger: TriggerDef, fire: Fire, stream: str,
-                        scheduled_for: datetime | None = None) -> str | None:  # fmt: skip
+    async def fire_once(
+        self,
+        flow: Flow,
+        trigger: TriggerDef,
+        fire: Fire,
+        stream: str,
+        scheduled_for: datetime | None = None,
+    ) -> str | None:
         """Record the fire and create its execution in one transaction; None if a
         duplicate (fired before, here or by another server)."""
         execution_id = uuid.uuid4().hex[:16]
         variables = {"type": trigger.type, "id": trigger.id, **fire.variables}
-        raw_inputs = {**self.renderer.render(trigger.inputs, {"trigger": variables}),
-                      **fire.inputs}  # fmt: skip
+        raw_inputs = {
+            **self.renderer.render(trigger.inputs, {"trigger": variables}),
+            **fire.inputs,
+        }
         inputs = validate_inputs(flow.inputs, raw_inputs)
-        fired = TriggerFired(trigger_id=trigger.id, namespace=flow.namespace, flow_id=flow.id,
-                             execution_id=execution_id, variables=variables,
-                             scheduled_for=scheduled_for)  # fmt: skip
+        fired = TriggerFired(
+            trigger_id=trigger.id,
+            namespace=flow.namespace,
+            flow_id=flow.id,
+            execution_id=execution_id,
+            variables=variables,
+            scheduled_for=scheduled_for,
+        )
         created = ExecutionCreated(
-            execution_id=execution_id, namespace=flow.namespace, flow_id=flow.id,
-            flow_revision=flow.revision, inputs=inputs, labels=dict(flow.labels),
+            execution_id=execution_id,
+            namespace=flow.namespace,
+            flow_id=flow.id,
+            flow_revision=flow.revision,
+            inputs=inputs,
+            labels=dict(flow.labels),
             trigger=variables,
-        )  # fmt: skip
+        )
         actor = f"trigger:{flow.namespace}/{flow.id}/{trigger.id}"
         appends = [
-            StreamAppend(stream=stream, events=[NewEvent(
-                event=fired, actor=actor, idempotency_key=fire.idempotency_key,
-                correlation_id=execution_id)], expected_version=ANY_VERSION),
-            StreamAppend(stream=f"execution/{execution_id}", events=[NewEvent(
-                event=created, actor=actor, correlation_id=execution_id)],
-                expected_version=0),
-        ]  # fmt: skip
+            StreamAppend(
+                stream=stream,
+                events=[
+                    NewEvent(
+                        event=fired,
+                        actor=actor,
+                        idempotency_key=fire.idempotency_key,
+                        correlation_id=execution_id,
+                    )
+                ],
+                expected_version=ANY_VERSION,
+            ),
+            StreamAppend(
+                stream=f"execution/{execution_id}",
+                events=[
+                    NewEvent(event=created, actor=actor, correlation_id=execution_id)
+                ],
+                expected_version=0,
+            ),
+        ]
         try:
             await asyncio.to_thread(self.log.append_many, appends)
         except DuplicateEventError:
             return None
         return execution_id
 
-    async def after_execution(self, flow: Flow, trigger: TriggerDef, execution_id: str,
-                              variables: dict[str, JsonValue], final: str) -> None:  # fmt: skip
+    async def after_execution(
+        self,
+        flow: Flow,
+        trigger: TriggerDef,
+        execution_id: str,
+        variables: dict[str, JsonValue],
+        final: str,
+    ) -> None:
         """Let the trigger act on an execution it started that has ended (actionOn
         SUCCESS); claimed through an idempotency key so one server acts."""
         stream = trigger_stream(flow.namespace, flow.id, trigger.id)
-        claim = TriggerActionCompleted(trigger_id=trigger.id, execution_id=execution_id,
-                                       action="after_execution", detail={"state": final})  # fmt: skip
+        claim = TriggerActionCompleted(
+            trigger_id=trigger.id,
+            execution_id=execution_id,
+            action="after_execution",
+            detail={"state": final},
+        )
         try:
             instance = self.instantiate(flow, trigger)
             if not isinstance(instance, PollingTrigger):
                 return
-            await asyncio.to_thread(self.log.append, stream, [NewEvent(
-                event=claim, actor=f"trigger:{flow.namespace}/{flow.id}/{trigger.id}",
-                idempotency_key=f"after:{execution_id}")], ANY_VERSION)  # fmt: skip
+            await asyncio.to_thread(
+                self.log.append,
+                stream,
+                [
+                    NewEvent(
+                        event=claim,
+                        actor=f"trigger:{flow.namespace}/{flow.id}/{trigger.id}",
+                        idempotency_key=f"after:{execution_id}",
+                    )
+                ],
+                ANY_VERSION,
+            )
             state = await asyncio.to_thread(self._state, stream)
-            await instance.after_execution(self.context(flow, trigger, state), variables, final)
+            await instance.after_execution(
+                self.context(flow, trigger, state), variables, final
+            )
         except DuplicateEventError:
             return
-        except Exception as err:  # noqa: BLE001 (a failing action must not stop the server)
+        except Exception as err:
             await self.failed(trigger, self._state(stream), stream, err)
 
-    async def failed(self, trigger: TriggerDef, state: _TriggerState, stream: str,
-                     err: BaseException) -> None:  # fmt: skip
+    async def failed(
+        self, trigger: TriggerDef, state: _TriggerState, stream: str, err: BaseException
+    ) -> None:
         message = str(err) or type(err).__name__
         logger.warning("trigger %s failed: %s", stream, message)
         if message == state.last_error:
             return
         state.last_error = message
-        event = TriggerEvaluationFailed(trigger_id=trigger.id,
-                                        error_type=type(err).__name__, message=message)  # fmt: skip
+        event = TriggerEvaluationFailed(
+            trigger_id=trigger.id, error_type=type(err).__name__, message=message
+        )
         try:
-            await asyncio.to_thread(self.log.append, stream, [self._new(event)], ANY_VERSION)
+            await asyncio.to_thread(
+                self.log.append, stream, [self._new(event)], ANY_VERSION
+            )
         except OrchestratorError:
             logger.exception("could not record the failure of trigger %s", stream)
 

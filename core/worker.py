@@ -24,13 +24,26 @@ from sluice.core import registry
 from sluice.core.context import build_context
 from sluice.core.errors import OrchestratorError, StaleLeaseError, TaskError
 from sluice.core.events import (
-    BaseEvent, JsonValue, NewEvent, TaskRunFailed, TaskRunStarted, TaskRunSucceeded,
+    BaseEvent,
+    JsonValue,
+    NewEvent,
+    TaskRunFailed,
+    TaskRunStarted,
+    TaskRunSucceeded,
     TaskRunWaiting,
-)  # fmt: skip
+)
 from sluice.core.expressions import Renderer
 from sluice.core.flow import Flow, TaskDef
 from sluice.core.plugin import REDACTED, RunContext, TaskOutputs, Waiting, split_outputs
-from sluice.core.ports import ANY_VERSION, Clock, EventLog, Lease, LogLine, Storage, StreamAppend
+from sluice.core.ports import (
+    ANY_VERSION,
+    Clock,
+    EventLog,
+    Lease,
+    LogLine,
+    Storage,
+    StreamAppend,
+)
 from sluice.core.state import ExecutionState
 
 logger = logging.getLogger("sluice.worker")
@@ -70,11 +83,16 @@ class BufferedLogger:
 
     def log(self, level: int, message: str) -> None:
         """Record one line, secrets masked."""
-        self.lines.append(LogLine(
-            execution_id=self.execution_id, task_run_id=self.task_run_id,
-            attempt=self.attempt, level=level, message=mask(str(message), self.secrets),
-            at=self.clock.now(),
-        ))  # fmt: skip
+        self.lines.append(
+            LogLine(
+                execution_id=self.execution_id,
+                task_run_id=self.task_run_id,
+                attempt=self.attempt,
+                level=level,
+                message=mask(str(message), self.secrets),
+                at=self.clock.now(),
+            )
+        )
 
 
 class Appender:
@@ -87,7 +105,9 @@ class Appender:
 
     def __init__(self, log: EventLog) -> None:
         self.log = log
-        self.pending: list[tuple[list[StreamAppend], list[Lease], asyncio.Future[None]]] = []
+        self.pending: list[
+            tuple[list[StreamAppend], list[Lease], asyncio.Future[None]]
+        ] = []
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -129,7 +149,9 @@ class Appender:
         except OrchestratorError:
             for one_appends, one_leases, future in batch:
                 try:
-                    await asyncio.to_thread(self.log.append_many, one_appends, (), one_leases)
+                    await asyncio.to_thread(
+                        self.log.append_many, one_appends, (), one_leases
+                    )
                 except OrchestratorError as err:
                     if not future.done():
                         future.set_exception(err)
@@ -153,12 +175,16 @@ class SecretVault:
 
     def put(self, execution_id: str, task_run_id: str, values: dict[str, str]) -> None:
         """Keep a task run's secret outputs."""
-        self.storage.put_bytes(self._path(execution_id, task_run_id), json.dumps(values).encode())
+        self.storage.put_bytes(
+            self._path(execution_id, task_run_id), json.dumps(values).encode()
+        )
 
     def get(self, execution_id: str, task_run_id: str) -> dict[str, str]:
         """A task run's secret outputs ({} if none were kept)."""
         try:
-            data = self.storage.get_bytes(f"storage://{self._path(execution_id, task_run_id)}")
+            data = self.storage.get_bytes(
+                f"storage://{self._path(execution_id, task_run_id)}"
+            )
         except OrchestratorError:
             return {}
         loaded: dict[str, str] = json.loads(data)
@@ -169,11 +195,21 @@ class Worker:
     """Runs claimed attempts against the plugins."""
 
     def __init__(
-        self, log: EventLog, storage: Storage, clock: Clock, renderer: Renderer,
-        worker_id: str, lease_for: timedelta,
+        self,
+        log: EventLog,
+        storage: Storage,
+        clock: Clock,
+        renderer: Renderer,
+        worker_id: str,
+        lease_for: timedelta,
         load: Callable[[str, str, int], Awaitable[tuple[Flow, ExecutionState]]],
-    ) -> None:  # fmt: skip
-        self.log, self.storage, self.clock, self.renderer = log, storage, clock, renderer
+    ) -> None:
+        self.log, self.storage, self.clock, self.renderer = (
+            log,
+            storage,
+            clock,
+            renderer,
+        )
         self.worker_id, self.lease_for, self.load = worker_id, lease_for, load
         self.vault = SecretVault(storage)
         self.appender = Appender(log)
@@ -182,15 +218,30 @@ class Worker:
         """Run one attempt and report it with the lease (never raises)."""
         item = lease.item
         try:
-            flow, state = await self.load(item.execution_id, item.task_run_id, item.attempt)
+            flow, state = await self.load(
+                item.execution_id, item.task_run_id, item.attempt
+            )
             run = state.task_runs.get(item.task_run_id)
             task = flow.task(run.task_id) if run else None
-            if run is None or task is None or run.settled or run.attempt != item.attempt:
+            if (
+                run is None
+                or task is None
+                or run.settled
+                or run.attempt != item.attempt
+            ):
                 await self.report(lease, [])  # superseded: drop the item
                 return
             if run.checkpoint is None:
-                await self.append(lease, [TaskRunStarted(
-                    task_run_id=run.id, attempt=run.attempt, worker=self.worker_id)])  # fmt: skip
+                await self.append(
+                    lease,
+                    [
+                        TaskRunStarted(
+                            task_run_id=run.id,
+                            attempt=run.attempt,
+                            worker=self.worker_id,
+                        )
+                    ],
+                )
             heartbeat = asyncio.create_task(self.heartbeat(lease))
             try:
                 events, lines = await self.attempt(flow, state, task, item.task_run_id)
@@ -200,7 +251,7 @@ class Worker:
             await self.report(lease, events)
         except StaleLeaseError:
             logger.warning("lease lost for %s; another worker owns it now", item.key)
-        except Exception:  # noqa: BLE001 (a worker must survive any failure and say so)
+        except Exception:
             logger.exception("worker failed to run %s", item.key)
 
     async def attempt(
@@ -210,38 +261,62 @@ class Worker:
         run = state.task_runs[run_id]
         secrets: list[str] = []
         lines: list[LogLine] = []
-        ctx_logger = BufferedLogger(state.id, run.id, run.attempt, self.clock, secrets, lines)
+        ctx_logger = BufferedLogger(
+            state.id, run.id, run.attempt, self.clock, secrets, lines
+        )
         try:
             instance = self.instantiate(flow, state, task, run_id, secrets)
             ctx = RunContext(
-                execution_id=state.id, task_run_id=run.id, task_id=task.id,
-                attempt=run.attempt, namespace=flow.namespace, flow_id=flow.id,
-                storage=self.storage, logger=ctx_logger, clock=self.clock,
-                checkpoint=run.checkpoint, value=run.value, secret_values=secrets,
-            )  # fmt: skip
+                execution_id=state.id,
+                task_run_id=run.id,
+                task_id=task.id,
+                attempt=run.attempt,
+                namespace=flow.namespace,
+                flow_id=flow.id,
+                storage=self.storage,
+                logger=ctx_logger,
+                clock=self.clock,
+                checkpoint=run.checkpoint,
+                value=run.value,
+                secret_values=secrets,
+            )
             coro = instance.run(ctx)
             timeout = task.timeout.total_seconds() if task.timeout else None
             result = await asyncio.wait_for(coro, timeout)
             return [self.success(state, run.id, run.attempt, result, secrets)], lines
         except TimeoutError:
-            error = TaskError(f"attempt {run.attempt} exceeded its timeout of {task.timeout}",
-                              retryable=True, error_type="Timeout")  # fmt: skip
+            error = TaskError(
+                f"attempt {run.attempt} exceeded its timeout of {task.timeout}",
+                retryable=True,
+                error_type="Timeout",
+            )
         except TaskError as err:
             error = err
         except OrchestratorError as err:
             error = TaskError(str(err), retryable=False, error_type=type(err).__name__)
-        except Exception as err:  # noqa: BLE001 (plugin bugs become task failures)
+        except Exception as err:
             logger.debug("task %s raised:\n%s", task.id, traceback.format_exc())
-            error = TaskError(f"{type(err).__name__}: {err}", error_type=type(err).__name__)
+            error = TaskError(
+                f"{type(err).__name__}: {err}", error_type=type(err).__name__
+            )
         message = mask(error.message, secrets)
         ctx_logger.log(logging.ERROR, message)
-        failed = TaskRunFailed(task_run_id=run.id, attempt=run.attempt,
-                               error_type=error.error_type, message=message,
-                               retryable=error.retryable)  # fmt: skip
+        failed = TaskRunFailed(
+            task_run_id=run.id,
+            attempt=run.attempt,
+            error_type=error.error_type,
+            message=message,
+            retryable=error.retryable,
+        )
         return [failed], lines
 
     def instantiate(
-        self, flow: Flow, state: ExecutionState, task: TaskDef, run_id: str, secrets: list[str]
+        self,
+        flow: Flow,
+        state: ExecutionState,
+        task: TaskDef,
+        run_id: str,
+        secrets: list[str],
     ) -> Any:
         """The plugin's model with every property rendered and validated."""
         cls = registry.task_class(task.type)
@@ -254,23 +329,30 @@ class Worker:
             return cls.model_validate(props)
         except ValidationError as err:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in err.errors()
             )
             raise TaskError(
                 mask(f"invalid properties after rendering: {problems}", secrets),
-                retryable=False, error_type="InvalidProperties",
+                retryable=False,
+                error_type="InvalidProperties",
             ) from err
 
     def success(
-        self, state: ExecutionState, run_id: str, attempt: int,
-        result: TaskOutputs | Waiting, secrets: list[str],
-    ) -> BaseEvent:  # fmt: skip
+        self,
+        state: ExecutionState,
+        run_id: str,
+        attempt: int,
+        result: TaskOutputs | Waiting,
+        secrets: list[str],
+    ) -> BaseEvent:
         if isinstance(result, Waiting):
             return TaskRunWaiting(
-                task_run_id=run_id, attempt=attempt,
+                task_run_id=run_id,
+                attempt=attempt,
                 checkpoint=mask_value(result.checkpoint, secrets),
                 due=self.clock.now() + result.poll_after,
-            )  # fmt: skip
+            )
         public, secret = split_outputs(result)
         if secret:
             self.vault.put(state.id, run_id, secret)
@@ -278,9 +360,12 @@ class Worker:
         outputs = mask_value(public, secrets)
         warning = bool(outputs.get("warning"))
         return TaskRunSucceeded(
-            task_run_id=run_id, attempt=attempt, outputs=outputs,
-            state="WARNING" if warning else "SUCCESS", secret_outputs=sorted(secret),
-        )  # fmt: skip
+            task_run_id=run_id,
+            attempt=attempt,
+            outputs=outputs,
+            state="WARNING" if warning else "SUCCESS",
+            secret_outputs=sorted(secret),
+        )
 
     def _appends(self, lease: Lease, events: list[BaseEvent]) -> list[StreamAppend]:
         if not events:
@@ -309,4 +394,5 @@ class Worker:
             while True:
                 await asyncio.sleep(interval)
                 current = await asyncio.to_thread(
-                    self.log.extend, current, self.lease_for, self.clock.now())
+                    self.log.extend, current, self.lease_for, self.clock.now()
+                )

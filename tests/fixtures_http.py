@@ -208,8 +208,8 @@ def _handler_for(recorder: HttpRecorder) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
         # http.server dispatches on these names.
-        do_GET = do_POST = do_PUT = do_PATCH = _serve  # noqa: N815
-        do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = _serve
+        do_DELETE = do_HEAD = do_OPTIONS = _serve
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output quiet."""

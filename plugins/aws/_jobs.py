@@ -73,8 +73,9 @@ def started(ctx: RunContext, ids: dict[str, JsonValue], interval: timedelta) -> 
     checkpoint = {**ids, STARTED_AT: ctx.clock.now().isoformat()}
     # The first look comes soon (many jobs end, or fail, within seconds); later looks
     # come every `interval`.
-    return Waiting(checkpoint=checkpoint, poll_after=min(interval, FIRST_LOOK),
-                   message="started")
+    return Waiting(
+        checkpoint=checkpoint, poll_after=min(interval, FIRST_LOOK), message="started"
+    )
 
 
 def checkpoint_of(ctx: RunContext) -> dict[str, JsonValue]:

@@ -44,7 +44,9 @@ class Schedule(ScheduleTrigger):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
-            raise ValueError(f"invalid cron expression {value!r} (5 fields or @daily, …)")
+            raise ValueError(
+                f"invalid cron expression {value!r} (5 fields or @daily, …)"
+            )
         return value
 
     @field_validator("timezone")

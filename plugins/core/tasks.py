@@ -14,8 +14,14 @@ from sluice.core.errors import TaskError
 from sluice.core.plugin import RunContext, Task, TaskOutputs, Waiting
 from sluice.core.registry import register_task
 
-_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
-           "WARN": logging.WARNING, "WARNING": logging.WARNING, "ERROR": logging.ERROR}  # fmt: skip
+_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+}
 
 
 class NoOutputs(TaskOutputs):
@@ -144,5 +150,7 @@ class Sleep(Task):
         """First call: wait. Second call (timer due): done."""
         if ctx.checkpoint is None:
             until = ctx.clock.now() + self.duration
-            return Waiting(checkpoint={"until": until.isoformat()}, poll_after=self.duration)
+            return Waiting(
+                checkpoint={"until": until.isoformat()}, poll_after=self.duration
+            )
         return NoOutputs()

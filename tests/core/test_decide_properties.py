@@ -15,11 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sluice.plugins.core  # noqa: F401 (registers core tasks)
+from sluice.core.context import build_context
 from sluice.core.decide import decide
-from sluice.core.events import RecordedEvent, TaskRunFailed, TaskRunStarted, TaskRunSucceeded
+from sluice.core.events import (
+    RecordedEvent,
+    TaskRunFailed,
+    TaskRunStarted,
+    TaskRunSucceeded,
+)
 from sluice.core.expressions import Renderer
 from sluice.core.flow import parse_flow
-from sluice.core.context import build_context
 from sluice.core.state import apply, fold
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,11 +56,20 @@ def _task_yaml(node, counter, depth) -> list[str]:
     if kind == "parallel":
         head = [f"{pad}- id: {tid}", f"{pad}  type: core.Parallel", f"{pad}  tasks:"]
     elif kind == "foreach":
-        head = [f"{pad}- id: {tid}", f"{pad}  type: core.ForEach", f"{pad}  values: [1, 2]",
-                f"{pad}  concurrencyLimit: {node[2]}", f"{pad}  tasks:"]
+        head = [
+            f"{pad}- id: {tid}",
+            f"{pad}  type: core.ForEach",
+            f"{pad}  values: [1, 2]",
+            f"{pad}  concurrencyLimit: {node[2]}",
+            f"{pad}  tasks:",
+        ]
     else:
-        head = [f"{pad}- id: {tid}", f"{pad}  type: core.If",
-                f"{pad}  condition: \"{{{{ {str(node[2]).lower()} }}}}\"", f"{pad}  then:"]
+        head = [
+            f"{pad}- id: {tid}",
+            f"{pad}  type: core.If",
+            f'{pad}  condition: "{{{{ {str(node[2]).lower()} }}}}"',
+            f"{pad}  then:",
+        ]
     body = []
     for child in children:
         body += _task_yaml(child, counter, depth + 2)
@@ -70,8 +84,11 @@ trees = st.recursive(
     leaf,
     lambda kids: st.one_of(
         st.tuples(st.just("parallel"), st.lists(kids, min_size=1, max_size=3)),
-        st.tuples(st.just("foreach"), st.lists(kids, min_size=1, max_size=2),
-                  st.sampled_from([0, 1])),
+        st.tuples(
+            st.just("foreach"),
+            st.lists(kids, min_size=1, max_size=2),
+            st.sampled_from([0, 1]),
+        ),
         st.tuples(st.just("if"), st.lists(kids, min_size=1, max_size=2), st.booleans()),
     ),
     max_leaves=6,
@@ -87,20 +104,30 @@ def build_flow(roots):
 
 
 def simulate(flow, choices):
-    from sluice.core.state import ExecutionState
     from sluice.core.events import ExecutionCreated
+    from sluice.core.state import ExecutionState
 
     log: list[RecordedEvent] = []
     state = ExecutionState()
     now = T0
 
     def record(event):
-        recorded = RecordedEvent(position=len(log) + 1, stream="execution/e", version=len(log) + 1,
-                                 event=event, actor="sim", recorded_at=now)
+        recorded = RecordedEvent(
+            position=len(log) + 1,
+            stream="execution/e",
+            version=len(log) + 1,
+            event=event,
+            actor="sim",
+            recorded_at=now,
+        )
         log.append(recorded)
         apply(state, recorded)
 
-    record(ExecutionCreated(execution_id="e", namespace="test", flow_id="prop", flow_revision=1))
+    record(
+        ExecutionCreated(
+            execution_id="e", namespace="test", flow_id="prop", flow_revision=1
+        )
+    )
     pending: list = []
     evaluator = Evaluator()
     for _ in range(500):
@@ -118,16 +145,28 @@ def simulate(flow, choices):
         run = state.task_runs[item.task_run_id]
         record(TaskRunStarted(task_run_id=run.id, attempt=run.attempt, worker="w"))
         if choices.draw(st.booleans()):
-            record(TaskRunSucceeded(task_run_id=run.id, attempt=run.attempt, outputs={"v": 1}))
+            record(
+                TaskRunSucceeded(
+                    task_run_id=run.id, attempt=run.attempt, outputs={"v": 1}
+                )
+            )
         else:
-            record(TaskRunFailed(task_run_id=run.id, attempt=run.attempt,
-                                 error_type="Sim", message="simulated"))
+            record(
+                TaskRunFailed(
+                    task_run_id=run.id,
+                    attempt=run.attempt,
+                    error_type="Sim",
+                    message="simulated",
+                )
+            )
     return state, log
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(roots=st.lists(trees, min_size=1, max_size=3), choices=st.data())
-def test_refolding_the_log_gives_the_scheduler_state_and_replay_is_deterministic(roots, choices):
+def test_refolding_the_log_gives_the_scheduler_state_and_replay_is_deterministic(
+    roots, choices
+):
     flow = build_flow(roots)
     state, log = simulate(flow, choices)
     assert state.terminal, f"execution did not end: {state.state}"

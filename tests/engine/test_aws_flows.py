@@ -23,25 +23,37 @@ pytestmark = pytest.mark.aws
 
 def assumed(moto_url: str, account: str, service: str):
     sts = boto3.client("sts", endpoint_url=moto_url, region_name="us-east-1")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup",
-                            RoleSessionName="setup")["Credentials"]
-    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1",
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 async def test_one_execution_runs_glue_in_one_account_and_dynamodb_in_another(
-        runtime, moto_url, unique):  # fmt: skip
+    runtime, moto_url, unique
+):
     assumed(moto_url, "222222222222", "glue").create_job(
-        Name="nightly", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"})
+        Name="nightly",
+        Role="r",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"},
+    )
     assumed(moto_url, "333333333333", "dynamodb").create_table(
-        TableName="daily", KeySchema=[{"AttributeName": "day", "KeyType": "HASH"}],
+        TableName="daily",
+        KeySchema=[{"AttributeName": "day", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "day", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST")
+        BillingMode="PAY_PER_REQUEST",
+    )
     bucket = f"shared-{unique}"
     assumed(moto_url, "222222222222", "s3").create_bucket(Bucket=bucket)
-    flow = runtime.flows.deploy(flow_source(f"""
+    flow = runtime.flows.deploy(
+        flow_source(f"""
         id: cross
         namespace: xacct
         pluginDefaults:
@@ -76,30 +88,39 @@ async def test_one_execution_runs_glue_in_one_account_and_dynamodb_in_another(
               day: "2026-01-01"
               run: "{{{{ outputs.etl.jobRunId }}}}"
               size: "{{{{ outputs.fetch.contentLength }}}}"
-    """))
+    """)
+    )
     execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
     state = await runtime.drive(execution_id, stop_when_settled)
     assert state.state == "SUCCESS", state.reason
     run_id = state.task_runs["etl"].outputs["jobRunId"]
-    runs = assumed(moto_url, "222222222222", "glue").get_job_runs(JobName="nightly")["JobRuns"]
+    runs = assumed(moto_url, "222222222222", "glue").get_job_runs(JobName="nightly")[
+        "JobRuns"
+    ]
     assert [r["Id"] for r in runs] == [run_id]
     item = assumed(moto_url, "333333333333", "dynamodb").get_item(
-        TableName="daily", Key={"day": {"S": "2026-01-01"}})["Item"]
+        TableName="daily", Key={"day": {"S": "2026-01-01"}}
+    )["Item"]
     assert item["run"] == {"S": run_id}
     assert item["size"]["N"] == str(len(f"run {run_id}"))
     downloaded = runtime.storage.get_bytes(state.task_runs["fetch"].outputs["uri"])
     assert downloaded == f"run {run_id}".encode()
-    default_tables = boto3.client("dynamodb", endpoint_url=moto_url,
-                                  region_name="us-east-1").list_tables()["TableNames"]
+    default_tables = boto3.client(
+        "dynamodb", endpoint_url=moto_url, region_name="us-east-1"
+    ).list_tables()["TableNames"]
     assert "daily" not in default_tables
 
 
 @pytest.mark.slow
 def test_glue_wait_survives_a_killed_server_and_the_run_is_started_once(
-        db_url, tmp_path, moto_url, monkeypatch):  # fmt: skip
+    db_url, tmp_path, moto_url, monkeypatch
+):
     glue = boto3.client("glue", endpoint_url=moto_url, region_name="us-east-1")
-    glue.create_job(Name="etl", Role="r",
-                    Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"})
+    glue.create_job(
+        Name="etl",
+        Role="r",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"},
+    )
     # Each run stays STARTING/RUNNING for several polls, so the server dies mid-wait.
     set_transition(moto_url, "glue::job_run", {"progression": "manual", "times": 8})
     source = flow_source(f"""
@@ -126,8 +147,18 @@ def test_glue_wait_survives_a_killed_server_and_the_run_is_started_once(
     execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
     stream = f"execution/{execution_id}"
     env = {**os.environ, "SLUICE_LEASE_SECONDS": "2", "SLUICE_LOG_LEVEL": "WARNING"}
-    cmd = [sys.executable, "-m", "sluice.cli", "--db", db_url, "--data-dir", data,
-           "server", "--flows", str(flows)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sluice.cli",
+        "--db",
+        db_url,
+        "--data-dir",
+        data,
+        "server",
+        "--flows",
+        str(flows),
+    ]
 
     def waits() -> list:
         return [e for e in log.read_stream(stream) if e.type == "TaskRunWaiting"]

@@ -17,8 +17,11 @@ def sluice(db_url, tmp_path):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(cli, ["--db", db_url, "--data-dir", str(tmp_path / "data"), *args],
-                             catch_exceptions=False)
+        return runner.invoke(
+            cli,
+            ["--db", db_url, "--data-dir", str(tmp_path / "data"), *args],
+            catch_exceptions=False,
+        )
 
     return invoke
 
@@ -30,7 +33,10 @@ def write(tmp_path, name: str, text: str) -> str:
 
 
 def test_run_json_prints_the_execution_and_exits_zero(sluice, tmp_path):
-    path = write(tmp_path, "ok.yaml", """
+    path = write(
+        tmp_path,
+        "ok.yaml",
+        """
         id: ok
         namespace: demo
         inputs:
@@ -40,7 +46,8 @@ def test_run_json_prints_the_execution_and_exits_zero(sluice, tmp_path):
           - id: sq
             type: core.Return
             format: "{{ inputs.n * inputs.n }}"
-    """)
+    """,
+    )
     result = sluice("run", path, "--input", "n=7", "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output.strip().splitlines()[-1])
@@ -50,7 +57,10 @@ def test_run_json_prints_the_execution_and_exits_zero(sluice, tmp_path):
 
 
 def test_run_shows_live_progress_and_exits_one_on_failure(sluice, tmp_path):
-    path = write(tmp_path, "fail.yaml", """
+    path = write(
+        tmp_path,
+        "fail.yaml",
+        """
         id: fail
         namespace: demo
         tasks:
@@ -60,7 +70,8 @@ def test_run_shows_live_progress_and_exits_one_on_failure(sluice, tmp_path):
           - id: boom
             type: core.Fail
             errorMessage: no luck
-    """)
+    """,
+    )
     result = sluice("run", path)
     assert result.exit_code == 1
     assert "about to fail" in result.output
@@ -69,7 +80,10 @@ def test_run_shows_live_progress_and_exits_one_on_failure(sluice, tmp_path):
 
 
 def test_invalid_flow_exits_two_listing_every_problem_with_lines(sluice, tmp_path):
-    path = write(tmp_path, "bad.yaml", """
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        """
         id: bad
         namespace: demo
         tasks:
@@ -77,7 +91,8 @@ def test_invalid_flow_exits_two_listing_every_problem_with_lines(sluice, tmp_pat
             type: core.Nope
           - id: a
             type: core.Log
-    """)
+    """,
+    )
     result = sluice("run", path)
     assert result.exit_code == 2
     assert "bad.yaml:5: tasks[0].type: unknown task type 'core.Nope'" in result.output
@@ -88,7 +103,10 @@ def test_invalid_flow_exits_two_listing_every_problem_with_lines(sluice, tmp_pat
 
 
 def test_invalid_inputs_exit_two_before_anything_runs(sluice, tmp_path):
-    path = write(tmp_path, "inp.yaml", """
+    path = write(
+        tmp_path,
+        "inp.yaml",
+        """
         id: inp
         namespace: demo
         inputs:
@@ -98,14 +116,18 @@ def test_invalid_inputs_exit_two_before_anything_runs(sluice, tmp_path):
           - id: a
             type: core.Return
             format: x
-    """)
+    """,
+    )
     result = sluice("run", path, "--input", "n=seven")
     assert result.exit_code == 2
     assert "n" in result.output
 
 
 def test_paused_run_exits_three_and_resume_wait_finishes_it(sluice, tmp_path):
-    path = write(tmp_path, "gate.yaml", """
+    path = write(
+        tmp_path,
+        "gate.yaml",
+        """
         id: gate
         namespace: ops
         tasks:
@@ -117,12 +139,22 @@ def test_paused_run_exits_three_and_resume_wait_finishes_it(sluice, tmp_path):
           - id: done
             type: core.Return
             format: "{{ outputs.approve.onResume.reason }}"
-    """)
+    """,
+    )
     first = sluice("run", path, "--json")
     assert first.exit_code == 3
     execution_id = json.loads(first.output.strip().splitlines()[-1])["id"]
-    resumed = sluice("executions", "resume", execution_id, "--as", "dana",
-                     "--input", "reason=looks good", "--wait", "--json")
+    resumed = sluice(
+        "executions",
+        "resume",
+        execution_id,
+        "--as",
+        "dana",
+        "--input",
+        "reason=looks good",
+        "--wait",
+        "--json",
+    )
     assert resumed.exit_code == 0, resumed.output
     body = json.loads(resumed.output.strip().splitlines()[-1])
     assert body["state"] == "SUCCESS"
@@ -130,10 +162,15 @@ def test_paused_run_exits_three_and_resume_wait_finishes_it(sluice, tmp_path):
     assert approve["outputs"]["resumed"]["by"] == "dana"
 
 
-def test_secret_values_never_reach_the_log_or_the_cli_output(sluice, tmp_path, db_url, monkeypatch):
+def test_secret_values_never_reach_the_log_or_the_cli_output(
+    sluice, tmp_path, db_url, monkeypatch
+):
     secret = "hunter2-very-secret-value"
     monkeypatch.setenv("SECRET_API_TOKEN", secret)
-    path = write(tmp_path, "secret.yaml", """
+    path = write(
+        tmp_path,
+        "secret.yaml",
+        """
         id: secretive
         namespace: demo
         tasks:
@@ -146,7 +183,8 @@ def test_secret_values_never_reach_the_log_or_the_cli_output(sluice, tmp_path, d
           - id: boom
             type: core.Fail
             errorMessage: "failed with {{ secret('API_TOKEN') }}"
-    """)
+    """,
+    )
     result = sluice("run", path, "--json")
     assert result.exit_code == 1
     assert secret not in result.output
@@ -172,8 +210,18 @@ def test_flow_schema_is_json_schema_naming_every_task_type(sluice):
     assert schema["required"] == ["id", "namespace", "tasks"]
     variants = schema["$defs"]["Task"]["anyOf"]
     names = {name for v in variants for name in v["properties"]["type"]["enum"]}
-    for expected in ("core.Log", "io.kestra.plugin.core.log.Log", "aws.s3.Upload",
-                     "io.kestra.plugin.aws.s3.Upload", "core.ForEach", "slack.IncomingWebhook"):
+    for expected in (
+        "core.Log",
+        "io.kestra.plugin.core.log.Log",
+        "aws.s3.Upload",
+        "io.kestra.plugin.aws.s3.Upload",
+        "core.ForEach",
+        "slack.IncomingWebhook",
+    ):
         assert expected in names
-    upload = next(v for v in variants if "aws.s3.Upload" in v["properties"]["type"]["enum"])
-    assert {"bucket", "key", "stsRoleArn", "endpointOverride"} <= set(upload["properties"])
+    upload = next(
+        v for v in variants if "aws.s3.Upload" in v["properties"]["type"]["enum"]
+    )
+    assert {"bucket", "key", "stsRoleArn", "endpointOverride"} <= set(
+        upload["properties"]
+    )

@@ -57,14 +57,17 @@ async def test_resume_with_invalid_inputs_is_refused_and_keeps_the_pause(runtime
 
 
 async def test_resume_of_a_running_or_ended_execution_is_refused(runtime):
-    done = await run_flow(runtime, """
+    done = await run_flow(
+        runtime,
+        """
         id: quick
         namespace: ops
         tasks:
           - id: a
             type: core.Return
             format: a
-    """)
+    """,
+    )
     try:
         resume_execution(runtime, done.id, {}, "user:bob")
     except InvalidCommandError as err:
@@ -74,7 +77,9 @@ async def test_resume_of_a_running_or_ended_execution_is_refused(runtime):
 
 
 async def test_pause_duration_with_behavior_fail_fails_when_nobody_approves(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: timed
         namespace: ops
         tasks:
@@ -82,7 +87,8 @@ async def test_pause_duration_with_behavior_fail_fails_when_nobody_approves(runt
             type: core.Pause
             pauseDuration: PT0.1S
             behavior: FAIL
-    """)
+    """,
+    )
     if state.state == "PAUSED":
         state = await runtime.drive(state.id, lambda s: s.terminal)
     assert state.state == "FAILED"
@@ -90,7 +96,9 @@ async def test_pause_duration_with_behavior_fail_fails_when_nobody_approves(runt
 
 
 async def test_pause_duration_with_behavior_resume_goes_on_by_itself(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: autoresume
         namespace: ops
         tasks:
@@ -100,7 +108,8 @@ async def test_pause_duration_with_behavior_resume_goes_on_by_itself(runtime):
           - id: after
             type: core.Return
             format: done
-    """)
+    """,
+    )
     if state.state == "PAUSED":
         state = await runtime.drive(state.id, lambda s: s.terminal)
     assert state.state == "SUCCESS"
@@ -111,8 +120,11 @@ async def test_kill_marks_running_task_runs_killed_and_ends_killed(runtime):
     from sluice.core.events import ExecutionKillRequested, NewEvent
 
     paused = await run_flow(runtime, APPROVAL)
-    runtime.log.append(f"execution/{paused.id}",
-                       [NewEvent(event=ExecutionKillRequested(by="carol"), actor="user:carol")], -1)
+    runtime.log.append(
+        f"execution/{paused.id}",
+        [NewEvent(event=ExecutionKillRequested(by="carol"), actor="user:carol")],
+        -1,
+    )
     state = await runtime.drive(paused.id, lambda s: s.terminal)
     assert state.state == "KILLED"
     assert state.task_runs["gate"].state == "KILLED"
@@ -120,7 +132,8 @@ async def test_kill_marks_running_task_runs_killed_and_ends_killed(runtime):
 
 
 async def test_subflow_waits_for_its_child_and_passes_outputs(runtime):
-    runtime.flows.deploy(flow_source("""
+    runtime.flows.deploy(
+        flow_source("""
         id: child
         namespace: demo
         inputs:
@@ -133,8 +146,11 @@ async def test_subflow_waits_for_its_child_and_passes_outputs(runtime):
         outputs:
           - id: result
             value: "{{ outputs.double.value }}"
-    """))
-    state = await run_flow(runtime, """
+    """)
+    )
+    state = await run_flow(
+        runtime,
+        """
         id: parent
         namespace: demo
         tasks:
@@ -147,7 +163,8 @@ async def test_subflow_waits_for_its_child_and_passes_outputs(runtime):
           - id: use
             type: core.Return
             format: "{{ outputs.call.outputs.result }}"
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     child_id = state.task_runs["call"].outputs["executionId"]
     child = runtime.state(child_id)
@@ -156,14 +173,18 @@ async def test_subflow_waits_for_its_child_and_passes_outputs(runtime):
 
 
 async def test_subflow_failure_is_transmitted_to_the_parent(runtime):
-    runtime.flows.deploy(flow_source("""
+    runtime.flows.deploy(
+        flow_source("""
         id: badchild
         namespace: demo
         tasks:
           - id: boom
             type: core.Fail
-    """))
-    state = await run_flow(runtime, """
+    """)
+    )
+    state = await run_flow(
+        runtime,
+        """
         id: parent2
         namespace: demo
         tasks:
@@ -171,13 +192,17 @@ async def test_subflow_failure_is_transmitted_to_the_parent(runtime):
             type: core.Subflow
             namespace: demo
             flowId: badchild
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     assert state.task_runs["call"].state == "FAILED"
 
 
-async def test_concurrency_limit_queues_a_second_execution_until_the_first_ends(runtime):
-    flow = runtime.flows.deploy(flow_source("""
+async def test_concurrency_limit_queues_a_second_execution_until_the_first_ends(
+    runtime,
+):
+    flow = runtime.flows.deploy(
+        flow_source("""
         id: single
         namespace: ops
         concurrency:
@@ -185,7 +210,8 @@ async def test_concurrency_limit_queues_a_second_execution_until_the_first_ends(
         tasks:
           - id: gate
             type: core.Pause
-    """))
+    """)
+    )
     first = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
     second = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
     await runtime.drive(first, stop_when_settled)

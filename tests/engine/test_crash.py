@@ -38,12 +38,26 @@ FLOW = """
 """
 
 
-def start_server(db_url: str, data_dir: str, flows_dir: str, out) -> subprocess.Popen[bytes]:
+def start_server(
+    db_url: str, data_dir: str, flows_dir: str, out
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SLUICE_LEASE_SECONDS": "2", "SLUICE_LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
-        [sys.executable, "-m", "sluice.cli", "--db", db_url, "--data-dir", data_dir,
-         "server", "--flows", flows_dir],
-        env=env, stdout=out, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "sluice.cli",
+            "--db",
+            db_url,
+            "--data-dir",
+            data_dir,
+            "server",
+            "--flows",
+            flows_dir,
+        ],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -72,7 +86,7 @@ def test_killed_server_is_replaced_and_the_flow_finishes_exactly_once(db_url, tm
     def kinds() -> list[str]:
         return [e.type for e in log.read_stream(stream)]
 
-    out1 = open(tmp_path / "server1.log", "wb")  # noqa: SIM115
+    out1 = open(tmp_path / "server1.log", "wb")
     first = start_server(db_url, data_dir, str(flows_dir), out1)
     try:
         wait_for(lambda: "TaskRunWaiting" in kinds(), 30, "the Sleep to start")
@@ -86,7 +100,9 @@ def test_killed_server_is_replaced_and_the_flow_finishes_exactly_once(db_url, tm
     with open(tmp_path / "server2.log", "wb") as out2:
         second = start_server(db_url, data_dir, str(flows_dir), out2)
         try:
-            wait_for(lambda: "ExecutionEnded" in kinds(), 30, "the second server to finish")
+            wait_for(
+                lambda: "ExecutionEnded" in kinds(), 30, "the second server to finish"
+            )
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(20)
@@ -98,7 +114,9 @@ def test_killed_server_is_replaced_and_the_flow_finishes_exactly_once(db_url, tm
     state = runtime.state(execution_id)
     assert state.state == "SUCCESS"
     assert state.task_runs["last"].outputs == {"value": "one done"}
-    successes = Counter(e.event.task_run_id for e in events if e.type == "TaskRunSucceeded")
+    successes = Counter(
+        e.event.task_run_id for e in events if e.type == "TaskRunSucceeded"
+    )
     assert successes == {"first": 1, "flaky": 1, "nap": 1, "last": 1}
     assert log.verify().ok
     log.close()

@@ -6,7 +6,9 @@ from tests.engine.conftest import run_flow, types_of
 
 
 async def test_run_sequential_tasks_succeeds_with_typed_outputs(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: hello
         namespace: demo
         inputs:
@@ -31,10 +33,15 @@ async def test_run_sequential_tasks_succeeds_with_typed_outputs(runtime):
         outputs:
           - id: doubled
             value: "{{ outputs.numbers.values.doubled }}"
-    """, {"name": "sluice"})
+    """,
+        {"name": "sluice"},
+    )
     assert state.state == "SUCCESS"
     assert state.task_runs["greet"].outputs == {"value": "hello sluice"}
-    assert state.task_runs["numbers"].outputs["values"] == {"doubled": 6, "items": [1, 2, 3]}
+    assert state.task_runs["numbers"].outputs["values"] == {
+        "doubled": 6,
+        "items": [1, 2, 3],
+    }
     assert state.outputs == {"doubled": 6}
     lines = runtime.log.read_logs(state.id)
     assert [line.message for line in lines] == ["hello sluice 6"]
@@ -44,7 +51,9 @@ async def test_run_sequential_tasks_succeeds_with_typed_outputs(runtime):
 
 
 async def test_if_and_switch_route_to_the_matching_branch(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: routes
         namespace: demo
         inputs:
@@ -78,17 +87,23 @@ async def test_if_and_switch_route_to_the_matching_branch(runtime):
               - id: case_default
                 type: core.Return
                 format: d
-    """, {"key": "raw/orders/1.csv"})
+    """,
+        {"key": "raw/orders/1.csv"},
+    )
     assert state.state == "SUCCESS"
     assert "orders" in state.task_runs and "other" not in state.task_runs
     assert state.task_runs["check"].outputs == {"evaluationResult": True}
     assert "case_orders" in state.task_runs
-    assert "case_clicks" not in state.task_runs and "case_default" not in state.task_runs
+    assert (
+        "case_clicks" not in state.task_runs and "case_default" not in state.task_runs
+    )
     assert state.task_runs["route"].outputs == {"value": "orders", "defaults": False}
 
 
 async def test_foreach_runs_each_value_and_outputs_are_addressable_by_value(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: loop
         namespace: demo
         tasks:
@@ -106,7 +121,8 @@ async def test_foreach_runs_each_value_and_outputs_are_addressable_by_value(runt
           - id: after
             type: core.Return
             format: "{{ outputs.again['b'].value }}"
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     assert state.task_runs["again[2]"].outputs == {"value": "C2"}
     assert state.task_runs["after"].outputs == {"value": "B1"}
@@ -114,7 +130,9 @@ async def test_foreach_runs_each_value_and_outputs_are_addressable_by_value(runt
 
 
 async def test_foreach_with_limit_one_runs_values_one_after_another(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: loop1
         namespace: demo
         tasks:
@@ -125,7 +143,8 @@ async def test_foreach_with_limit_one_runs_values_one_after_another(runtime):
               - id: step
                 type: core.Return
                 format: "{{ taskrun.value }}"
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     runs = [state.task_runs[f"step[{i}]"] for i in range(3)]
     for earlier, later in zip(runs, runs[1:], strict=False):
@@ -133,7 +152,9 @@ async def test_foreach_with_limit_one_runs_values_one_after_another(runtime):
 
 
 async def test_parallel_and_sequential_children_all_run(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: par
         namespace: demo
         tasks:
@@ -156,14 +177,17 @@ async def test_parallel_and_sequential_children_all_run(runtime):
               - id: c
                 type: core.Return
                 format: c
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     assert state.task_runs["b2"].outputs == {"value": "b1-b2"}
     assert {r.state for r in state.task_runs.values()} == {"SUCCESS"}
 
 
 async def test_failing_task_runs_errors_and_finally_and_fails_the_execution(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: failing
         namespace: demo
         tasks:
@@ -184,7 +208,8 @@ async def test_failing_task_runs_errors_and_finally_and_fails_the_execution(runt
           - id: cleanup
             type: core.Log
             message: cleanup
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     assert "never" not in state.task_runs
     assert state.task_runs["alert"].state == "SUCCESS"
@@ -193,7 +218,9 @@ async def test_failing_task_runs_errors_and_finally_and_fails_the_execution(runt
 
 
 async def test_allow_failure_ends_the_execution_in_warning(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: tolerant
         namespace: demo
         tasks:
@@ -203,14 +230,17 @@ async def test_allow_failure_ends_the_execution_in_warning(runtime):
           - id: next
             type: core.Return
             format: went on
-    """)
+    """,
+    )
     assert state.state == "WARNING"
     assert state.task_runs["boom"].state == "WARNING"
     assert state.task_runs["next"].state == "SUCCESS"
 
 
 async def test_retry_policy_retries_until_the_task_succeeds(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: flaky
         namespace: demo
         tasks:
@@ -221,7 +251,8 @@ async def test_retry_policy_retries_until_the_task_succeeds(runtime):
               type: constant
               interval: PT0.05S
               maxAttempts: 5
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     run = state.task_runs["flaky"]
     assert run.attempt == 3
@@ -231,7 +262,9 @@ async def test_retry_policy_retries_until_the_task_succeeds(runtime):
 
 
 async def test_retry_policy_gives_up_after_max_attempts(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: hopeless
         namespace: demo
         tasks:
@@ -242,13 +275,16 @@ async def test_retry_policy_gives_up_after_max_attempts(runtime):
               interval: PT0.02S
               maxInterval: PT0.1S
               maxAttempts: 3
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     assert state.task_runs["nope"].attempt == 3
 
 
 async def test_run_if_false_skips_and_disabled_tasks_do_not_run(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: skips
         namespace: demo
         tasks:
@@ -263,7 +299,8 @@ async def test_run_if_false_skips_and_disabled_tasks_do_not_run(runtime):
           - id: ran
             type: core.Return
             format: z
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     assert state.task_runs["skipped"].state == "SKIPPED"
     assert state.task_runs["turned_off"].state == "SKIPPED"
@@ -271,7 +308,9 @@ async def test_run_if_false_skips_and_disabled_tasks_do_not_run(runtime):
 
 
 async def test_sleep_is_a_durable_timer_not_a_busy_worker(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: sleeper
         namespace: demo
         tasks:
@@ -281,7 +320,8 @@ async def test_sleep_is_a_durable_timer_not_a_busy_worker(runtime):
           - id: after
             type: core.Return
             format: awake
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     kinds = types_of(runtime, state.id)
     assert "TaskRunWaiting" in kinds
@@ -290,20 +330,25 @@ async def test_sleep_is_a_durable_timer_not_a_busy_worker(runtime):
 
 
 async def test_expression_error_fails_the_task_with_the_expression_named(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: badexpr
         namespace: demo
         tasks:
           - id: bad
             type: core.Return
             format: "{{ outputs.missing.value }}"
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     assert "missing" in state.task_runs["bad"].message
 
 
 async def test_foreach_over_objects_addresses_sibling_outputs_by_the_object(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: objects
         namespace: demo
         tasks:
@@ -321,7 +366,8 @@ async def test_foreach_over_objects_addresses_sibling_outputs_by_the_object(runt
                 type: core.Fail
                 condition: "{{ taskrun.value.prod }}"
                 errorMessage: "prod is locked"
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     assert state.task_runs["again[0]"].outputs == {"value": "dev!"}
     assert state.task_runs["again[1]"].outputs == {"value": "prod!"}

@@ -15,7 +15,9 @@ V1 = """
 """
 
 
-async def test_redeploying_changed_source_adds_a_revision_and_executions_stay_pinned(runtime):
+async def test_redeploying_changed_source_adds_a_revision_and_executions_stay_pinned(
+    runtime,
+):
     first = runtime.flows.deploy(flow_source(V1.format(version="one")))
     again = runtime.flows.deploy(flow_source(V1.format(version="one")))
     assert first.revision == again.revision == 1
@@ -31,7 +33,9 @@ async def test_redeploying_changed_source_adds_a_revision_and_executions_stay_pi
 
 
 async def test_kestra_type_names_run_unchanged(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: kestra
         namespace: demo
         tasks:
@@ -45,14 +49,16 @@ async def test_kestra_type_names_run_unchanged(runtime):
               - id: value
                 type: io.kestra.plugin.core.debug.Return
                 format: "x"
-    """)
+    """,
+    )
     assert state.state == "SUCCESS"
     assert state.task_runs["value"].outputs == {"value": "x"}
 
 
 async def test_concurrency_cancel_and_fail_behaviors_end_the_extra_execution(runtime):
     for behavior, expected in (("CANCEL", "CANCELLED"), ("FAIL", "FAILED")):
-        flow = runtime.flows.deploy(flow_source(f"""
+        flow = runtime.flows.deploy(
+            flow_source(f"""
             id: limited-{behavior.lower()}
             namespace: ops
             concurrency:
@@ -61,7 +67,8 @@ async def test_concurrency_cancel_and_fail_behaviors_end_the_extra_execution(run
             tasks:
               - id: gate
                 type: core.Pause
-        """))
+        """)
+        )
         first = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
         await runtime.drive(first, stop_when_settled)
         second = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
@@ -71,7 +78,9 @@ async def test_concurrency_cancel_and_fail_behaviors_end_the_extra_execution(run
 
 
 async def test_pause_warn_behavior_ends_in_warning_and_goes_on(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: warned
         namespace: ops
         tasks:
@@ -82,7 +91,8 @@ async def test_pause_warn_behavior_ends_in_warning_and_goes_on(runtime):
           - id: after
             type: core.Return
             format: on
-    """)
+    """,
+    )
     if state.state == "PAUSED":
         state = await runtime.drive(state.id, lambda s: s.terminal)
     assert state.state == "WARNING"
@@ -91,7 +101,9 @@ async def test_pause_warn_behavior_ends_in_warning_and_goes_on(runtime):
 
 
 async def test_task_timeout_fails_the_attempt_and_the_retry_policy_applies(runtime):
-    state = await run_flow(runtime, """
+    state = await run_flow(
+        runtime,
+        """
         id: slow
         namespace: demo
         tasks:
@@ -104,15 +116,20 @@ async def test_task_timeout_fails_the_attempt_and_the_retry_policy_applies(runti
               type: constant
               interval: PT0.05S
               maxAttempts: 2
-    """)
+    """,
+    )
     assert state.state == "FAILED"
     run = state.task_runs["slow"]
     assert run.attempt == 2
     assert "timeout" in run.message
 
 
-async def test_pause_cancel_behavior_cancels_the_execution_when_nobody_approves(runtime):
-    state = await run_flow(runtime, """
+async def test_pause_cancel_behavior_cancels_the_execution_when_nobody_approves(
+    runtime,
+):
+    state = await run_flow(
+        runtime,
+        """
         id: cancelled
         namespace: ops
         tasks:
@@ -123,7 +140,8 @@ async def test_pause_cancel_behavior_cancels_the_execution_when_nobody_approves(
           - id: after
             type: core.Return
             format: never
-    """)
+    """,
+    )
     if state.state == "PAUSED":
         state = await runtime.drive(state.id, lambda s: s.terminal)
     assert state.state == "CANCELLED"

@@ -53,15 +53,20 @@ def fired_keys(runtime) -> list[str]:
 
 
 async def test_two_runners_fire_each_of_1000_objects_exactly_once_25_per_poll(
-        runtime, s3, moto_url, unique):  # fmt: skip
+    runtime, s3, moto_url, unique
+):
     bucket = f"landing-{unique}"
     s3.create_bucket(Bucket=bucket)
     keys = [f"raw/{i:04d}.csv" for i in range(1000)]
     seed_objects(bucket, keys)
     seed_objects(bucket, ["other/ignored.csv"])
     flow = runtime.flows.deploy(s3_flow(moto_url, bucket))
-    one = TriggerRunner(runtime.log, runtime.storage, runtime.clock, _renderer(runtime), "one")
-    two = TriggerRunner(runtime.log, runtime.storage, runtime.clock, _renderer(runtime), "two")
+    one = TriggerRunner(
+        runtime.log, runtime.storage, runtime.clock, _renderer(runtime), "one"
+    )
+    two = TriggerRunner(
+        runtime.log, runtime.storage, runtime.clock, _renderer(runtime), "two"
+    )
     polls, created = 0, 0
     while polls < 200:
         polls += 1
@@ -77,7 +82,8 @@ async def test_two_runners_fire_each_of_1000_objects_exactly_once_25_per_poll(
 
 
 async def test_server_moves_a_file_to_processed_only_after_its_execution_succeeds(
-        runtime, s3, moto_url, unique):  # fmt: skip
+    runtime, s3, moto_url, unique
+):
     bucket = f"moves-{unique}"
     s3.create_bucket(Bucket=bucket)
     for key in ("raw/good/a.csv", "raw/bad/b.csv"):
@@ -118,33 +124,43 @@ def _renderer(runtime):
 
 
 async def test_a_failing_trigger_is_recorded_once_and_does_not_stop_the_others(
-        runtime, s3, moto_url, unique):  # fmt: skip
+    runtime, s3, moto_url, unique
+):
     bucket = f"present-{unique}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="raw/x.csv", Body=b"x")
-    broken = runtime.flows.deploy(s3_flow(moto_url, f"missing-{unique}").replace(
-        "id: landing", "id: broken"))  # fmt: skip
+    broken = runtime.flows.deploy(
+        s3_flow(moto_url, f"missing-{unique}").replace("id: landing", "id: broken")
+    )
     working = runtime.flows.deploy(s3_flow(moto_url, bucket))
-    runner = TriggerRunner(runtime.log, runtime.storage, runtime.clock, _renderer(runtime))
+    runner = TriggerRunner(
+        runtime.log, runtime.storage, runtime.clock, _renderer(runtime)
+    )
     assert await runner.tick([broken, working]) == 1
     assert await runner.tick([broken, working]) == 0
-    failures = [e.event for e in runtime.log.read_stream("trigger/s3demo/broken/files")
-                if e.type == "TriggerEvaluationFailed"]
+    failures = [
+        e.event
+        for e in runtime.log.read_stream("trigger/s3demo/broken/files")
+        if e.type == "TriggerEvaluationFailed"
+    ]
     assert len(failures) == 1
     assert "NoSuchBucket" in failures[0].message
     assert fired_keys(runtime) == ["raw/x.csv"]
 
 
 async def test_secret_from_aws_secrets_manager_is_used_but_never_stored(
-        runtime, moto_url, monkeypatch):  # fmt: skip
+    runtime, moto_url, monkeypatch
+):
     from sluice.cli.run import stop_when_settled
 
     value = "sm-secret-4242-value"
-    boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1").create_secret(
-        Name="sluice/API_TOKEN", SecretString=value)
+    boto3.client(
+        "secretsmanager", endpoint_url=moto_url, region_name="us-east-1"
+    ).create_secret(Name="sluice/API_TOKEN", SecretString=value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("SLUICE_SECRETS_MANAGER_PREFIX", "sluice/")
-    flow = runtime.flows.deploy(flow_source("""
+    flow = runtime.flows.deploy(
+        flow_source("""
         id: sm
         namespace: s3demo
         tasks:
@@ -155,7 +171,8 @@ async def test_secret_from_aws_secrets_manager_is_used_but_never_stored(
               - id: echo
                 type: core.Return
                 format: "token is {{ secret('API_TOKEN') }}"
-    """))
+    """)
+    )
     execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
     state = await runtime.drive(execution_id, stop_when_settled)
     assert state.state == "SUCCESS"

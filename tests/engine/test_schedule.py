@@ -43,7 +43,9 @@ def fires(runtime, flow):
 
 
 @pytest.mark.parametrize(("recover", "expected"), [("ALL", 3), ("LAST", 1)])
-async def test_schedule_fires_once_per_slot_and_a_restart_repeats_nothing(runtime, recover, expected):
+async def test_schedule_fires_once_per_slot_and_a_restart_repeats_nothing(
+    runtime, recover, expected
+):
     flow = runtime.flows.deploy(flow_source(FLOW.format(recover=recover)))
     clock = ManualClock(datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC))
     first = runner(runtime, clock)
@@ -61,7 +63,9 @@ async def test_schedule_fires_once_per_slot_and_a_restart_repeats_nothing(runtim
     restarted = runner(runtime, clock)
     assert await restarted.tick([flow]) == expected
     assert len(fires(runtime, flow)) == 1 + expected
-    assert fires(runtime, flow)[-1].scheduled_for == datetime(2026, 3, 1, 12, 20, tzinfo=UTC)
+    assert fires(runtime, flow)[-1].scheduled_for == datetime(
+        2026, 3, 1, 12, 20, tzinfo=UTC
+    )
 
 
 async def test_two_runners_on_one_database_fire_a_slot_once(runtime):

@@ -78,7 +78,7 @@ def test_processes_opening_a_fresh_database_at_once_migrate_it_once(db_url):
     def opener() -> None:
         try:
             open_event_log(db_url).close()
-        except BaseException as err:  # noqa: BLE001  (reported by the assert below)
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=opener) for _ in range(4)]

@@ -5,7 +5,7 @@ it into the events the scheduler, workers, triggers and operators would record, 
 their actors. Used by the projection tests, the CLI tests and the query benchmark.
 """
 
-# ruff: noqa: E501  (event tables read best one event a line)
+
 from __future__ import annotations
 
 import time
