@@ -188,6 +188,7 @@ class Runtime:
                 and done(state)
             ):
                 stop.set()
+                scheduler.wake.set()  # leave now, not at the next poll
 
         scheduler.listeners.append(watch)
         await scheduler.run(stop)

@@ -126,7 +126,10 @@ class Scheduler:
         self.timers: list[tuple[float, str]] = []
         self.listeners: list[Listener] = []
         self.running: dict[str, asyncio.Task[None]] = {}
+        # Two signals, so neither loop can swallow the other's: the scheduler wakes when
+        # a worker reported; the dispatcher wakes when work was enqueued or a slot freed.
         self.wake = asyncio.Event()
+        self.work_ready = asyncio.Event()
         self.stopping = False
 
     # --- the loop ----------------------------------------------------------------
@@ -315,7 +318,7 @@ class Scheduler:
                     await self.reload(execution_id)
                     self.dirty.add(execution_id)
         if work:
-            self.wake.set()
+            self.work_ready.set()
 
     # --- workers -----------------------------------------------------------------
 
@@ -339,7 +342,8 @@ class Scheduler:
                 self.running[lease.token] = asyncio.create_task(self._run(lease))
             if not leases:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+                    await asyncio.wait_for(self.work_ready.wait(), self.poll_interval)
+                self.work_ready.clear()
 
     async def _run(self, lease: Lease) -> None:
         try:
@@ -347,6 +351,7 @@ class Scheduler:
         finally:
             self.running.pop(lease.token, None)
             self.wake.set()
+            self.work_ready.set()
 
     async def drain(self, grace: float = 5.0) -> None:
         """On shutdown: let in-flight attempts finish for `grace` seconds, then give
