@@ -538,9 +538,12 @@ class _Decider:
             ExecutionPaused(task_run_id=run.id, resume_due=due, behavior=behavior)
         )  # type: ignore[arg-type]
 
-    def _sequential(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
+    def _branch(
+        self, task: TaskDef, run: TaskRunState, suffix: str, branch: Sequence[TaskDef]
+    ) -> str:
+        """Run `branch` as the flowable's scope, with the flowable's errors and finally."""
         return self.scope(
-            task.tasks,
+            branch,
             task.errors,
             task.finally_tasks,
             run.id,
@@ -548,31 +551,17 @@ class _Decider:
             run.value,
             run.iteration,
         )
+
+    def _sequential(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
+        return self._branch(task, run, suffix, task.tasks)
 
     def _if(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
-        branch = task.tasks if run.decision.get("evaluationResult") else task.else_tasks
-        return self.scope(
-            branch,
-            task.errors,
-            task.finally_tasks,
-            run.id,
-            suffix,
-            run.value,
-            run.iteration,
-        )
+        chosen = run.decision.get("evaluationResult")
+        return self._branch(task, run, suffix, task.tasks if chosen else task.else_tasks)
 
     def _switch(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
-        key = run.decision.get("value")
-        branch = task.cases.get(_case_key(key), task.else_tasks)
-        return self.scope(
-            branch,
-            task.errors,
-            task.finally_tasks,
-            run.id,
-            suffix,
-            run.value,
-            run.iteration,
-        )
+        key = _case_key(run.decision.get("value"))
+        return self._branch(task, run, suffix, task.cases.get(key, task.else_tasks))
 
     def _parallel(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         limit = int(task.props.get("concurrent", 0) or 0)
