@@ -83,7 +83,6 @@ class Progress:
     def __init__(self, runtime: Runtime, execution_id: str, quiet: bool) -> None:
         self.runtime, self.execution_id, self.quiet = runtime, execution_id, quiet
         self.last_log = 0
-        self.task_of: dict[str, str] = {}
 
     def __call__(self, recorded: RecordedEvent) -> None:
         if self.quiet or not recorded.stream.endswith(self.execution_id):

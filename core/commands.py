@@ -26,7 +26,7 @@ from sluice.core.events import (
     TaskRunEnded,
     TaskRunStarted,
 )
-from sluice.core.flow import Flow, TaskDef, walk
+from sluice.core.flow import Flow, walk
 from sluice.core.state import ExecutionState, TaskRunState, fold, state_name
 
 RESTARTABLE = {"FAILED", "KILLED", "CANCELLED", "WARNING", "PAUSED"}
@@ -148,8 +148,3 @@ def replay_events(
                 )
             )
     return events
-
-
-def task_of(flow: Flow, run: TaskRunState) -> TaskDef | None:
-    """The task definition of a task run (None if the revision has no such task)."""
-    return flow.task(run.task_id)

@@ -100,6 +100,7 @@ class Scheduler:
         concurrency: int = 16,
         lease_for: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
+        shutdown_grace: float = 5.0,
     ) -> None:
         self.log, self.storage, self.clock = log, storage, clock
         self.flows = FlowRepository(log)
@@ -118,7 +119,7 @@ class Scheduler:
             concurrency,
             lease_for,
         )
-        self.poll_interval = poll_interval
+        self.poll_interval, self.shutdown_grace = poll_interval, shutdown_grace
         self.position = 0
         self.executions: dict[str, ExecutionState] = {}
         self.created_at: dict[str, int] = {}
@@ -348,22 +349,24 @@ class Scheduler:
     async def _run(self, lease: Lease) -> None:
         try:
             await self.worker.run(lease)
+        except asyncio.CancelledError:
+            # Shutdown cut the attempt short: give it back now, so another process
+            # takes it at once instead of when the lease expires.
+            with contextlib.suppress(StaleLeaseError):
+                await asyncio.to_thread(self.log.release, lease)
+            raise
         finally:
             self.running.pop(lease.token, None)
             self.wake.set()
             self.work_ready.set()
 
-    async def drain(self, grace: float = 5.0) -> None:
-        """On shutdown: let in-flight attempts finish for `grace` seconds, then give
-        their work back to the queue (another process retries them)."""
+    async def drain(self) -> None:
+        """On shutdown: let in-flight attempts finish for `shutdown_grace` seconds, then
+        cancel the rest, whose work goes back to the queue (see `_run`)."""
         if not self.running:
             return
         tasks = list(self.running.values())
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-    async def release(self, lease: Lease) -> None:
-        with contextlib.suppress(StaleLeaseError):
-            await asyncio.to_thread(self.log.release, lease)

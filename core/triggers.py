@@ -149,13 +149,14 @@ class TriggerRunner:
         for when in times:
             key = f"schedule:{stream}@{when.isoformat()}"
             variables = {"date": when.isoformat(), "next": None}
-            created += await self.fire(
+            fired = await self.fire_once(
                 flow,
                 trigger,
                 Fire(idempotency_key=key, variables=variables),
                 stream,
                 scheduled_for=when,
             )
+            created += fired is not None
             state.last_scheduled = when
         if times:
             state.last_scheduled = max(state.last_scheduled, now)
@@ -200,18 +201,6 @@ class TriggerRunner:
             clock=self.clock,
             cursor=state.cursor,
             known_keys=self.log.known_idempotency_keys,
-        )
-
-    async def fire(
-        self,
-        flow: Flow,
-        trigger: TriggerDef,
-        fire: Fire,
-        stream: str,
-        scheduled_for: datetime | None = None,
-    ) -> int:
-        return (
-            1 if await self.fire_once(flow, trigger, fire, stream, scheduled_for) else 0
         )
 
     async def fire_once(

@@ -230,3 +230,32 @@ async def test_concurrency_limit_queues_a_second_execution_until_the_first_ends(
     await runtime.drive(first, lambda s: s.terminal)
     later = await runtime.drive(second, stop_when_settled)
     assert later.state == "PAUSED"
+
+
+async def test_shutdown_gives_an_unfinished_attempt_back_to_the_queue_at_once(runtime):
+    from datetime import timedelta
+
+    flow = runtime.flows.deploy(flow_source("""
+        id: long
+        namespace: ops
+        tasks:
+          - id: slow
+            type: script.Commands
+            commands:
+              - sleep 30
+    """))
+    execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
+    scheduler = runtime.scheduler(
+        lease_for=timedelta(seconds=60), shutdown_grace=0.2
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(scheduler.run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if any(e.type == "TaskRunStarted" for e in events_of(runtime, execution_id)):
+            break
+    stop.set()
+    await running
+    # The lease had 60 s left: only a release lets another worker claim it now.
+    leases = runtime.log.claim("other", 5, timedelta(seconds=5), runtime.clock.now())
+    assert [lease.item.task_run_id for lease in leases] == ["slow"]
