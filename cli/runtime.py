@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sluice.core.context import INPUTS_VAULT_KEY
@@ -83,9 +84,9 @@ class Runtime:
         load_plugins()
         return cls(log=log, storage=open_storage(data_dir), data_dir=data_dir)
 
-    @property
+    @cached_property
     def flows(self) -> FlowRepository:
-        """Flow revisions in the log."""
+        """Flow revisions in the log (one cache per runtime, shared with its schedulers)."""
         return FlowRepository(self.log)
 
     def secrets(self) -> Any:
@@ -106,6 +107,7 @@ class Runtime:
         """A scheduler over this runtime's log and storage."""
         lease = float(os.environ.get("SLUICE_LEASE_SECONDS", "30"))
         kwargs.setdefault("lease_for", timedelta(seconds=lease))
+        kwargs.setdefault("flows", self.flows)
         return Scheduler(
             self.log,
             self.storage,

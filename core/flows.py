@@ -28,7 +28,6 @@ class FlowRepository:
         self.log = log
         self._lock = threading.Lock()
         self._revisions: dict[tuple[str, str, int], Flow] = {}
-        self._latest: dict[tuple[str, str], int] = {}
 
     def deploy(self, source: str, file: str | None = None, actor: str = "user") -> Flow:
         """Validate and deploy `source`; return the flow at its (new or same) revision."""
@@ -61,14 +60,16 @@ class FlowRepository:
     def _remember(self, flow: Flow) -> Flow:
         with self._lock:
             self._revisions[(flow.namespace, flow.id, flow.revision)] = flow
-            key = (flow.namespace, flow.id)
-            self._latest[key] = max(self._latest.get(key, 0), flow.revision)
         return flow
+
+    def cached(self, namespace: str, flow_id: str, revision: int) -> Flow | None:
+        """A revision already loaded, without touching the database (hot path)."""
+        with self._lock:
+            return self._revisions.get((namespace, flow_id, revision))
 
     def get(self, namespace: str, flow_id: str, revision: int) -> Flow:
         """A given revision; `FlowError` if it does not exist."""
-        with self._lock:
-            cached = self._revisions.get((namespace, flow_id, revision))
+        cached = self.cached(namespace, flow_id, revision)
         if cached is not None:
             return cached
         for recorded in self.log.read_stream(flow_stream(namespace, flow_id)):
@@ -85,11 +86,6 @@ class FlowRepository:
         if not deployed:
             return None
         return self.get(namespace, flow_id, deployed[-1].revision)
-
-    def forget(self, namespace: str, flow_id: str) -> None:
-        """Drop the cached `latest` (a new revision was seen in the log)."""
-        with self._lock:
-            self._latest.pop((namespace, flow_id), None)
 
     def all_latest(self) -> list[Flow]:
         """The newest revision of every deployed flow."""

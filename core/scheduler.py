@@ -30,7 +30,6 @@ from sluice.core.errors import (
 from sluice.core.events import (
     ExecutionCreated,
     ExecutionStarted,
-    FlowDeployed,
     JsonValue,
     NewEvent,
     RecordedEvent,
@@ -101,9 +100,10 @@ class Scheduler:
         lease_for: timedelta = timedelta(seconds=30),
         poll_interval: float = 0.05,
         shutdown_grace: float = 5.0,
+        flows: FlowRepository | None = None,
     ) -> None:
         self.log, self.storage, self.clock = log, storage, clock
-        self.flows = FlowRepository(log)
+        self.flows = flows or FlowRepository(log)
         self.renderer = Renderer(
             secret_lookup=secrets.get if secrets else None,
             read_file=storage.get_bytes,
@@ -213,8 +213,6 @@ class Scheduler:
                 self.on_terminal(state)
             else:
                 self.dirty.add(execution_id)
-        elif isinstance(recorded.event, FlowDeployed):
-            self.flows.forget(recorded.event.namespace, recorded.event.flow_id)
         for listener in list(self.listeners):
             listener(recorded)
 
@@ -240,10 +238,12 @@ class Scheduler:
         run = state.task_runs.get(task_run_id) if state else None
         if state is None or run is None or run.attempt != attempt or run.settled:
             state = await self.reload(execution_id)
-        flow = await asyncio.to_thread(
-            self.flows.get, state.namespace, state.flow_id, state.flow_revision
-        )
-        return flow, state
+        return await self.flow_of(state), state
+
+    async def flow_of(self, state: ExecutionState) -> Flow:
+        """The execution's flow revision: from memory, or read and parsed once."""
+        key = (state.namespace, state.flow_id, state.flow_revision)
+        return self.flows.cached(*key) or await asyncio.to_thread(self.flows.get, *key)
 
     def running_count(self, state: ExecutionState) -> int:
         return sum(
@@ -263,9 +263,7 @@ class Scheduler:
         if state is None or state.terminal:
             return None
         try:
-            flow = await asyncio.to_thread(
-                self.flows.get, state.namespace, state.flow_id, state.flow_revision
-            )
+            flow = await self.flow_of(state)
             running = 0
             key = (state.namespace, state.flow_id)
             if flow.concurrency is not None:
