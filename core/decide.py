@@ -13,6 +13,7 @@ Statuses of a scope: RUNNING (something is still to happen), SUCCESS, WARNING, F
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -444,7 +445,9 @@ class _Decider:
                 or self.now - run.created < policy.max_duration
             )
             if within:
-                rand = (hash((self.state.id, run.id, run.attempt)) % 1000) / 1000
+                # Stable across processes (hash() is salted per process): decide is pure.
+                seed = f"{self.state.id}:{run.id}:{run.attempt}".encode()
+                rand = (zlib.crc32(seed) % 1000) / 1000
                 due = self.now + policy.delay(run.attempt, rand)
                 self.emit(
                     TaskRunRetryScheduled(
@@ -557,7 +560,9 @@ class _Decider:
 
     def _if(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         chosen = run.decision.get("evaluationResult")
-        return self._branch(task, run, suffix, task.tasks if chosen else task.else_tasks)
+        return self._branch(
+            task, run, suffix, task.tasks if chosen else task.else_tasks
+        )
 
     def _switch(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         key = _case_key(run.decision.get("value"))

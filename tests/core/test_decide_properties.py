@@ -175,3 +175,65 @@ def test_refolding_the_log_gives_the_scheduler_state_and_replay_is_deterministic
     assert asdict(fold(log)) == asdict(again)
     for run in state.task_runs.values():
         assert run.settled, f"{run.id} left {run.state}"
+
+
+def test_random_retry_delay_is_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    code = (
+        "import sluice.plugins.core\n"
+        "from tests.core.test_decide_properties import random_retry_due\n"
+        "print(random_retry_due())\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
+
+
+def random_retry_due() -> str:
+    """The due time decide picks for a `random` retry policy (used in subprocesses)."""
+
+    flow = parse_flow(
+        "id: r\nnamespace: t\ntasks:\n  - id: a\n    type: core.Fail\n"
+        "    retry:\n      type: random\n      minInterval: PT1S\n"
+        "      maxInterval: PT100S\n      maxAttempts: 3\n"
+    )
+    state, log = simulate_until_failure(flow)
+    decision = decide(flow, state, T0, Evaluator())
+    return str(decision.next_due)
+
+
+def simulate_until_failure(flow):
+    from sluice.core.events import ExecutionCreated, TaskRunFailed
+    from sluice.core.state import ExecutionState
+
+    state, log = ExecutionState(), []
+
+    def record(event):
+        recorded = RecordedEvent(
+            position=len(log) + 1,
+            stream="execution/e",
+            version=len(log) + 1,
+            event=event,
+            actor="t",
+            recorded_at=T0,
+        )
+        log.append(recorded)
+        apply(state, recorded)
+
+    record(
+        ExecutionCreated(execution_id="e", namespace="t", flow_id="r", flow_revision=1)
+    )
+    for event in decide(flow, state, T0, Evaluator()).events:
+        record(event)
+    record(TaskRunFailed(task_run_id="a", attempt=1, error_type="X", message="x"))
+    return state, log
