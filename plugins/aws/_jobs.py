@@ -64,6 +64,11 @@ class JobStatus:
     detail: Any = None
 
 
+def iso_time(value: object) -> str | None:
+    """An AWS timestamp as ISO 8601 text (None when the field is absent)."""
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
 FIRST_LOOK = timedelta(seconds=1)
 """The longest a job task waits before its first look at a job it started."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -10,7 +10,13 @@ from pydantic import Field
 from sluice.core.events import JsonValue
 from sluice.core.plugin import RunContext, TaskOutputs, Waiting
 from sluice.plugins.aws._connection import AwsConnection, AwsTask
-from sluice.plugins.aws._jobs import JobStatus, client_token, poll_job, started
+from sluice.plugins.aws._jobs import (
+    JobStatus,
+    client_token,
+    iso_time,
+    poll_job,
+    started,
+)
 
 ACTIVE_STATES = frozenset(
     {"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"}
@@ -34,9 +40,6 @@ class JobRunOutputs(TaskOutputs):
     total_execution_duration_seconds: int | None = None
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None
-
 
 def job_run_outputs(run: dict[str, Any]) -> JobRunOutputs:
     """The outputs of a `GetJobRun`/`ListJobRuns` job run."""
@@ -47,8 +50,8 @@ def job_run_outputs(run: dict[str, Any]) -> JobRunOutputs:
         state_details=run.get("stateDetails") or None,
         name=run.get("name"),
         arn=run.get("arn"),
-        created_at=_iso(run.get("createdAt")),
-        updated_at=_iso(run.get("updatedAt")),
+        created_at=iso_time(run.get("createdAt")),
+        updated_at=iso_time(run.get("updatedAt")),
         total_execution_duration_seconds=run.get("totalExecutionDurationSeconds"),
     )
 

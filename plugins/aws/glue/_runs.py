@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sluice.core.events import JsonValue
 from sluice.core.plugin import RunContext, TaskOutputs, Waiting
 from sluice.plugins.aws._connection import AwsConnection
-from sluice.plugins.aws._jobs import JobStatus, poll_job
+from sluice.plugins.aws._jobs import JobStatus, iso_time, poll_job
 
 RUNNING_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 """States in which a Glue job run may still change."""
@@ -31,9 +31,6 @@ class JobRunOutputs(TaskOutputs):
     error_message: str | None = None
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 def job_run_outputs(run: dict[str, Any]) -> JobRunOutputs:
     """The outputs of a `GetJobRun` response's `JobRun`."""
@@ -41,9 +38,9 @@ def job_run_outputs(run: dict[str, Any]) -> JobRunOutputs:
         job_name=run["JobName"],
         job_run_id=run["Id"],
         state=run["JobRunState"],
-        started_on=_iso(run.get("StartedOn")),
-        completed_on=_iso(run.get("CompletedOn")),
-        last_modified_on=_iso(run.get("LastModifiedOn")),
+        started_on=iso_time(run.get("StartedOn")),
+        completed_on=iso_time(run.get("CompletedOn")),
+        last_modified_on=iso_time(run.get("LastModifiedOn")),
         execution_time=run.get("ExecutionTime"),
         timeout=run.get("Timeout"),
         attempt=run.get("Attempt"),
