@@ -307,17 +307,34 @@ class _Decider:
         main = self.seq(tasks, parent, suffix, value, iteration)
         if main == RUNNING:
             return RUNNING
-        result = main
-        if main == FAILED and errors:
-            if self.seq(errors, parent, suffix, value, iteration) == RUNNING:
-                return RUNNING
-        if finally_tasks:
-            done = self.seq(finally_tasks, parent, suffix, value, iteration)
-            if done == RUNNING:
-                return RUNNING
-            if done == FAILED:
-                result = FAILED
-        return result
+        return self.handle(
+            main, errors, finally_tasks, parent, suffix, value, iteration
+        )
+
+    def handle(
+        self,
+        main: str,
+        errors: Sequence[TaskDef],
+        finally_tasks: Sequence[TaskDef],
+        parent: str | None,
+        suffix: str,
+        value: JsonValue,
+        iteration: int | None,
+    ) -> str:
+        """After a scope's main tasks ended: `errors` if they failed, then `finally`
+        (whose failure fails the scope). A handled failure still fails the scope."""
+        if (
+            main == FAILED
+            and errors
+            and self.seq(errors, parent, suffix, value, iteration) == RUNNING
+        ):
+            return RUNNING
+        if not finally_tasks:
+            return main
+        done = self.seq(finally_tasks, parent, suffix, value, iteration)
+        if done == RUNNING:
+            return RUNNING
+        return FAILED if done == FAILED else main
 
     def seq(
         self,
@@ -615,26 +632,15 @@ class _Decider:
             if WARNING in statuses
             else SUCCESS
         )
-        return self.after_main(main, task, run, suffix)
-
-    def after_main(
-        self, main: str, task: TaskDef, run: TaskRunState, suffix: str
-    ) -> str:
-        result = main
-        if main == FAILED and task.errors:
-            if (
-                self.seq(task.errors, run.id, suffix, run.value, run.iteration)
-                == RUNNING
-            ):
-                return RUNNING
-        if task.finally_tasks:
-            done = self.seq(
-                task.finally_tasks, run.id, suffix, run.value, run.iteration
-            )
-            if done == RUNNING:
-                return RUNNING
-            result = FAILED if done == FAILED else result
-        return result
+        return self.handle(
+            main,
+            task.errors,
+            task.finally_tasks,
+            run.id,
+            suffix,
+            run.value,
+            run.iteration,
+        )
 
     def _pause(self, task: TaskDef, run: TaskRunState, suffix: str) -> str:
         return RUNNING  # settled by ExecutionResumed (or its timeout), never here

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from sluice.core import registry
 from sluice.core.errors import DuplicateEventError, OrchestratorError
 from sluice.core.events import (
@@ -117,7 +115,7 @@ class TriggerRunner:
             assert isinstance(instance, PollingTrigger)
             state.next_poll = now.timestamp() + instance.interval.total_seconds()
             return await self.poll(flow, trigger, instance, state, stream)
-        except (OrchestratorError, ValidationError, Exception) as err:
+        except Exception as err:  # noqa: BLE001 (a failing trigger must not stop the server)
             await self.failed(trigger, state, stream, err)
             return 0
 
@@ -304,7 +302,7 @@ class TriggerRunner:
             )
         except DuplicateEventError:
             return
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 (a failing action must not stop the server)
             await self.failed(trigger, self._state(stream), stream, err)
 
     async def failed(

@@ -294,7 +294,7 @@ class Worker:
             error = err
         except OrchestratorError as err:
             error = TaskError(str(err), retryable=False, error_type=type(err).__name__)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 (a plugin bug is a failed task run)
             logger.debug("task %s raised:\n%s", task.id, traceback.format_exc())
             error = TaskError(
                 f"{type(err).__name__}: {err}", error_type=type(err).__name__

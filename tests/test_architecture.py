@@ -1,4 +1,4 @@
-"""The layering rules hold (import-linter contracts) and the installed layout is right."""
+"""The import layers hold (import-linter contracts) and the installed layout is right."""
 
 from __future__ import annotations
 

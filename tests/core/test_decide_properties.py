@@ -207,7 +207,7 @@ def random_retry_due() -> str:
         "    retry:\n      type: random\n      minInterval: PT1S\n"
         "      maxInterval: PT100S\n      maxAttempts: 3\n"
     )
-    state, log = simulate_until_failure(flow)
+    state, _ = simulate_until_failure(flow)
     decision = decide(flow, state, T0, Evaluator())
     return str(decision.next_due)
 

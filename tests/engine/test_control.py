@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sluice.cli.run import resume_execution, stop_when_settled
 from sluice.core.errors import InputError, InvalidCommandError
 from tests.engine.conftest import events_of, flow_source, run_flow
@@ -68,12 +70,8 @@ async def test_resume_of_a_running_or_ended_execution_is_refused(runtime):
             format: a
     """,
     )
-    try:
+    with pytest.raises(InvalidCommandError, match="SUCCESS"):
         resume_execution(runtime, done.id, {}, "user:bob")
-    except InvalidCommandError as err:
-        assert "SUCCESS" in str(err)
-    else:
-        raise AssertionError("resuming an ended execution must fail")
 
 
 async def test_pause_duration_with_behavior_fail_fails_when_nobody_approves(runtime):
@@ -235,7 +233,8 @@ async def test_concurrency_limit_queues_a_second_execution_until_the_first_ends(
 async def test_shutdown_gives_an_unfinished_attempt_back_to_the_queue_at_once(runtime):
     from datetime import timedelta
 
-    flow = runtime.flows.deploy(flow_source("""
+    flow = runtime.flows.deploy(
+        flow_source("""
         id: long
         namespace: ops
         tasks:
@@ -243,11 +242,10 @@ async def test_shutdown_gives_an_unfinished_attempt_back_to_the_queue_at_once(ru
             type: script.Commands
             commands:
               - sleep 30
-    """))
-    execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
-    scheduler = runtime.scheduler(
-        lease_for=timedelta(seconds=60), shutdown_grace=0.2
+    """)
     )
+    execution_id = runtime.create_execution(flow, {}, actor="user:t", from_cli=False)
+    scheduler = runtime.scheduler(lease_for=timedelta(seconds=60), shutdown_grace=0.2)
     stop = asyncio.Event()
     running = asyncio.create_task(scheduler.run(stop))
     for _ in range(200):

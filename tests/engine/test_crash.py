@@ -86,15 +86,14 @@ def test_killed_server_is_replaced_and_the_flow_finishes_exactly_once(db_url, tm
     def kinds() -> list[str]:
         return [e.type for e in log.read_stream(stream)]
 
-    out1 = open(tmp_path / "server1.log", "wb")
-    first = start_server(db_url, data_dir, str(flows_dir), out1)
-    try:
-        wait_for(lambda: "TaskRunWaiting" in kinds(), 30, "the Sleep to start")
-        assert "TaskRunRetryScheduled" in kinds()
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        out1.close()
+    with open(tmp_path / "server1.log", "wb") as out1:
+        first = start_server(db_url, data_dir, str(flows_dir), out1)
+        try:
+            wait_for(lambda: "TaskRunWaiting" in kinds(), 30, "the Sleep to start")
+            assert "TaskRunRetryScheduled" in kinds()
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
     assert "ExecutionEnded" not in kinds()
 
     with open(tmp_path / "server2.log", "wb") as out2:

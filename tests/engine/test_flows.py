@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from tests.engine.conftest import run_flow, types_of
 
 
@@ -147,7 +149,7 @@ async def test_foreach_with_limit_one_runs_values_one_after_another(runtime):
     )
     assert state.state == "SUCCESS"
     runs = [state.task_runs[f"step[{i}]"] for i in range(3)]
-    for earlier, later in zip(runs, runs[1:], strict=False):
+    for earlier, later in itertools.pairwise(runs):
         assert earlier.ended <= later.created
 
 

@@ -176,6 +176,7 @@ def test_restart_of_a_successful_execution_is_refused(sluice, tmp_path):
     """)
     )
     result, out = sluice("run", str(path), "--json")
+    assert result.exit_code == 0, out
     execution_id = last_json(out)["id"]
     again, message = sluice("executions", "restart", execution_id)
     assert again.exit_code == 2
